@@ -1,0 +1,1 @@
+//! Berth API server (being written).
