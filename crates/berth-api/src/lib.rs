@@ -18,8 +18,10 @@ pub mod resource;
 pub mod selector;
 pub mod strategy;
 pub mod validation;
+pub mod quantity;
+mod wire;
 
 pub use resource::{ResourceInfo, Scope, Subresource};
 pub use selector::{FieldSelector, LabelSelector, SelectorError};
-pub use strategy::{Strategy, strategy_for};
+pub use strategy::{Strategy, custom_resource_strategy, strategy_for};
 pub use validation::{ErrorList, FieldError, FieldErrorType};

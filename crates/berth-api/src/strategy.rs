@@ -2,6 +2,11 @@
 //! decoding to the canonical form, defaulting, create/update preparation,
 //! validation, and field-selector values.
 
+mod decode;
+mod kind;
+mod lifecycle;
+mod registry;
+
 use serde_json::Value;
 
 use crate::validation::ErrorList;
@@ -64,6 +69,23 @@ pub trait Strategy: Send + Sync {
 
 /// The strategy of a built-in kind, e.g. `("apps", "Deployment")`; a generic
 /// strategy (metadata validation only, no defaulting) for kinds without their own.
-pub fn strategy_for(_group: &str, _kind: &str) -> &'static dyn Strategy {
-    todo!("helper: fill in")
+pub fn strategy_for(group: &str, kind: &str) -> &'static dyn Strategy {
+    registry::builtin(group, kind).unwrap_or(&registry::GENERIC)
 }
+
+/// Whether `strategy_for(group, kind)` is a kind-specific strategy rather
+/// than the generic one.
+pub fn is_builtin_kind(group: &str, kind: &str) -> bool {
+    registry::builtin(group, kind).is_some()
+}
+
+/// The strategy for objects of a custom resource: metadata checks, the
+/// namespace required or forbidden by its scope, `metadata.generation`
+/// tracked, and status kept apart when the CRD enables the status subresource.
+/// Schema validation, pruning and defaulting are in [`crate::crd`].
+pub fn custom_resource_strategy(namespaced: bool, has_status: bool) -> &'static dyn Strategy {
+    registry::custom_resource(namespaced, has_status)
+}
+
+#[cfg(test)]
+mod tests;

@@ -19,7 +19,10 @@ pub enum StoreError {
         compacted: Revision,
     },
     #[error("revision {requested} is newer than the current revision {current}")]
-    FutureRevision { requested: Revision, current: Revision },
+    FutureRevision {
+        requested: Revision,
+        current: Revision,
+    },
     #[error("watcher fell too far behind and was dropped")]
     WatcherLagged,
     #[error("store is closed")]

@@ -9,6 +9,16 @@
 //! It is not: anything that knows about Kubernetes objects. Keys and values
 //! are opaque here; the API server decides what they mean.
 //!
+//! Entry points: [`SqliteStore::open`] gives a durable backend;
+//! [`WatchCache::new`] puts the in-memory cache in front of any backend and is
+//! itself a [`Store`]; [`store_conformance_tests!`] runs the conformance suite
+//! ([`conformance`]) against a backend. Code map:
+//! - `sqlite`: schema (the log table), the writer thread with group commit,
+//!   staging of one batch, the read pool and its queries, watch streams;
+//! - `cache`: the cached state and ring of events, the sync task (list, watch,
+//!   rewatch, relist) and the cache's watch streams;
+//! - `conformance`: one case per behaviour, grouped by concern.
+//!
 //! Invariants every implementation keeps:
 //! - one global revision counter, starting at 1 for the first write and
 //!   growing by exactly one per successful write (create, update or delete);
@@ -28,7 +38,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
 
+pub use cache::{WatchCache, WatchCacheConfig};
 pub use error::StoreError;
+pub use sqlite::{SqliteConfig, SqliteStore};
 
 /// A store revision. Revisions are positive; 0 means "none" (for example the
 /// revision of an empty store).

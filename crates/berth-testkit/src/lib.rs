@@ -1,1 +1,34 @@
-//! Test-only helpers (being written).
+//! Test-only helpers for Berth's integration and end-to-end tests.
+//!
+//! It is: [`TestServer`] (the real `berth server` binary on a free port in a
+//! temporary data dir, killed when dropped), [`eventually`] (poll with a
+//! deadline instead of sleeping), [`Kubectl`] (the real kubectl pointed at a
+//! test server) and a kube-rs client factory.
+//!
+//! It is not: used by any non-test code.
+
+mod kubectl;
+mod server;
+
+pub use kubectl::{Kubectl, KubectlOutput};
+pub use server::TestServer;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Polls `check` until it returns `Some`, or fails after `timeout` with the
+/// description of what was awaited.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,161 @@
+//! PUT and PATCH on an object (and on its status subresource).
+
+use berth_store::{KeyValue, StoreError};
+use serde_json::Value;
+
+use super::{Ctx, Written, admission, delete};
+use crate::error::{ApiError, ApiResult};
+use crate::object;
+use crate::patch::{self, PatchKind};
+
+/// How many times a patch or an unconditional update is retried when a
+/// concurrent write got in between.
+const MAX_RETRIES: usize = 8;
+
+/// Which part of the object a write may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The main resource: everything but status (when there is a status
+    /// subresource).
+    Main,
+    /// The status subresource.
+    Status,
+}
+
+/// Metadata only the server sets: kept from the stored object on update.
+const SYSTEM_META: [&str; 6] = [
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "namespace",
+    "generation",
+];
+
+fn keep_system_metadata(new: &mut Value, old: &Value) {
+    for field in SYSTEM_META {
+        match object::get(old, &["metadata", field]) {
+            Some(v) => object::set(new, &["metadata", field], v.clone()),
+            None => {
+                object::remove(new, &["metadata", field]);
+            }
+        }
+    }
+}
+
+/// Runs one update of `old_kv` to `new` (already decoded). `precondition`
+/// is the resourceVersion the client asked for, if any.
+pub async fn write(
+    ctx: &Ctx<'_>,
+    name: &str,
+    old_kv: &KeyValue,
+    mut new: Value,
+    part: Part,
+    warnings: Vec<String>,
+) -> ApiResult<Written> {
+    let old = object::decode(old_kv)?;
+    if let Some(rv) = object::get_str(&new, &["metadata", "resourceVersion"]) {
+        if !rv.is_empty() && rv != old_kv.mod_revision.to_string() {
+            return Err(ApiError::from_store(
+                StoreError::Conflict { key: old_kv.key.clone(), expected: 0, actual: 0 },
+                &ctx.target(name),
+            ));
+        }
+    }
+    keep_system_metadata(&mut new, &old);
+    let strategy = &ctx.res.strategy;
+    strategy.default(&mut new);
+    match part {
+        Part::Main => strategy.prepare_for_update(&mut new, &old),
+        Part::Status => strategy.prepare_for_status_update(&mut new, &old),
+    }
+    ctx.check(name, strategy.validate_update(&new, &old))?;
+    let dry_run = ctx.query.dry_run()?;
+    let reservation = admission::on_update(ctx, &mut new, &old, dry_run);
+    ctx.check(name, reservation.errors.clone())?;
+    object::set_str(&mut new, &["metadata", "resourceVersion"], &old_kv.mod_revision.to_string());
+    if new == old || dry_run {
+        // A no-op write changes nothing, not even the resourceVersion.
+        return Ok(Written { status: 200, body: serde_json::to_vec(&new)?, warnings });
+    }
+    if delete::finalized(&new) {
+        return delete::remove_finalized(ctx, name, old_kv, new).await;
+    }
+    let stored = object::encode_stored(&new)?;
+    let started = std::time::Instant::now();
+    let result = ctx.state.store.update(&old_kv.key, stored, old_kv.mod_revision).await;
+    ctx.state.metrics.observe_store("update", started.elapsed());
+    let kv = result.map_err(|e| ApiError::from_store(e, &ctx.target(name)))?;
+    reservation.commit();
+    let (old_ips, old_ports) = admission::service_holdings(&old);
+    if ctx.res.info.kind == "Service" {
+        let (new_ips, new_ports) = admission::service_holdings(&new);
+        let gone_ips: Vec<_> = old_ips.into_iter().filter(|i| !new_ips.contains(i)).collect();
+        let gone_ports: Vec<_> = old_ports.into_iter().filter(|p| !new_ports.contains(p)).collect();
+        ctx.state.services.release(&gone_ips, &gone_ports);
+    }
+    Ok(Written { status: 200, body: object::wire_bytes(&kv), warnings })
+}
+
+fn is_conflict(e: &ApiError) -> bool {
+    matches!(e, ApiError::Conflict { .. })
+}
+
+/// PUT: replaces the object (or its status).
+pub async fn update(ctx: &Ctx<'_>, body: Value, part: Part) -> ApiResult<Written> {
+    let name = ctx.name()?.to_string();
+    let (new, warnings) = ctx.decode_body(body)?;
+    match object::get_str(&new, &["metadata", "name"]) {
+        Some(n) if n == name => {}
+        Some(n) if !n.is_empty() => {
+            return Err(ApiError::BadRequest(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            )));
+        }
+        _ => {}
+    }
+    if let (Some(ns), Some(body_ns)) = (ctx.namespace(), object::get_str(&new, &["metadata", "namespace"])) {
+        if !body_ns.is_empty() && body_ns != ns {
+            return Err(ApiError::BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request".into(),
+            ));
+        }
+    }
+    let conditional = object::get_str(&new, &["metadata", "resourceVersion"]).is_some_and(|s| !s.is_empty());
+    let mut attempt = 0;
+    loop {
+        let old_kv = ctx.load(&name).await?;
+        let mut candidate = new.clone();
+        object::set_str(&mut candidate, &["metadata", "name"], &name);
+        if !conditional {
+            object::set_str(&mut candidate, &["metadata", "resourceVersion"], &old_kv.mod_revision.to_string());
+        }
+        match write(ctx, &name, &old_kv, candidate, part, warnings.clone()).await {
+            Err(e) if is_conflict(&e) && !conditional && attempt < MAX_RETRIES => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+/// PATCH: applies a patch to the current object, retrying on conflicts
+/// unless the patch itself names a resourceVersion.
+pub async fn patch(ctx: &Ctx<'_>, body: &[u8], content_type: &str, part: Part) -> ApiResult<Written> {
+    let name = ctx.name()?.to_string();
+    let kind = PatchKind::from_content_type(content_type)?;
+    let mut attempt = 0;
+    loop {
+        let old_kv = ctx.load(&name).await?;
+        let current = object::decode(&old_kv)?;
+        let patched = patch::apply(kind, &current, body)?;
+        let explicit_rv = object::get_str(&patched, &["metadata", "resourceVersion"])
+            .is_some_and(|rv| rv != old_kv.mod_revision.to_string());
+        let (mut new, warnings) = ctx.decode_body(patched)?;
+        if object::get_str(&new, &["metadata", "name"]) != Some(name.as_str()) {
+            object::set_str(&mut new, &["metadata", "name"], &name);
+        }
+        match write(ctx, &name, &old_kv, new, part, warnings).await {
+            Err(e) if is_conflict(&e) && !explicit_rv && attempt < MAX_RETRIES => attempt += 1,
+            other => return other,
+        }
+    }
+}

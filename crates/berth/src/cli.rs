@@ -1,0 +1,124 @@
+//! Command-line flags (named as upstream where one exists) and what each
+//! command runs.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use berth_apiserver::{Cidr, ServerConfig};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "berth", version, about = "Berth: a Kubernetes-compatible container platform in one binary")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the API server on the embedded store.
+    Server(ServerArgs),
+    /// Run a benchmark and print its figures.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Where the store, certificates and admin kubeconfig live.
+    #[arg(long, default_value = "/var/lib/berth/server")]
+    pub data_dir: PathBuf,
+    /// The address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_address: IpAddr,
+    /// The HTTPS port (0 picks a free one).
+    #[arg(long, default_value_t = 6443)]
+    pub secure_port: u16,
+    /// The range Service cluster IPs are allocated from.
+    #[arg(long, default_value = "10.43.0.0/16")]
+    pub service_cluster_ip_range: String,
+    /// The range NodePorts are allocated from.
+    #[arg(long, default_value = "30000-32767")]
+    pub service_node_port_range: String,
+    /// Static bearer tokens: CSV lines `token,user,uid,"group1,group2"`.
+    #[arg(long)]
+    pub token_auth_file: Option<PathBuf>,
+    /// The longest a watch stays open, in seconds.
+    #[arg(long, default_value_t = 1800)]
+    pub min_request_timeout: u64,
+    /// Requests in flight beyond which new ones get 429.
+    #[arg(long, default_value_t = 1200)]
+    pub max_requests_inflight: usize,
+}
+
+impl ServerArgs {
+    /// Validates the flags into a configuration, before anything starts.
+    pub fn config(&self) -> Result<ServerConfig> {
+        let range = Cidr::parse(&self.service_cluster_ip_range).with_context(|| {
+            format!("--service-cluster-ip-range {:?}: want an IPv4 CIDR with a prefix of /30 or shorter", self.service_cluster_ip_range)
+        })?;
+        let ports = parse_port_range(&self.service_node_port_range)?;
+        let mut config = ServerConfig::new(self.data_dir.clone());
+        config.bind_address = self.bind_address;
+        config.secure_port = self.secure_port;
+        config.service_cluster_ip_range = range;
+        config.service_node_port_range = ports;
+        config.token_auth_file = self.token_auth_file.clone();
+        config.min_request_timeout = std::time::Duration::from_secs(self.min_request_timeout.max(1));
+        config.max_requests_inflight = self.max_requests_inflight.max(1);
+        Ok(config)
+    }
+}
+
+fn parse_port_range(s: &str) -> Result<(u16, u16)> {
+    let (lo, hi) = s.split_once('-').with_context(|| format!("--service-node-port-range {s:?}: want LOW-HIGH"))?;
+    let lo: u16 = lo.trim().parse().with_context(|| format!("--service-node-port-range {s:?}: bad low port"))?;
+    let hi: u16 = hi.trim().parse().with_context(|| format!("--service-node-port-range {s:?}: bad high port"))?;
+    if lo == 0 || lo > hi {
+        bail!("--service-node-port-range {s:?}: low must be positive and not above high");
+    }
+    Ok((lo, hi))
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Server(args) => run_server(args).await,
+        Command::Bench(b) => crate::bench::run(b).await,
+    }
+}
+
+async fn run_server(args: ServerArgs) -> Result<()> {
+    let config = args.config()?;
+    let server = berth_apiserver::start(config).await.context("starting the API server")?;
+    println!("berth: API server listening on https://{}", server.addr);
+    println!("berth: admin kubeconfig: {}", server.kubeconfig.display());
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_port_ranges_parse_and_bad_ones_are_refused() {
+        assert_eq!(parse_port_range("30000-32767").expect("valid"), (30000, 32767));
+        assert!(parse_port_range("32767-30000").is_err());
+        assert!(parse_port_range("abc").is_err());
+    }
+}
