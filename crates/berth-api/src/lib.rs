@@ -14,11 +14,11 @@
 //! `k8s-openapi` structs are used to check and canonicalize them.
 
 pub mod crd;
+pub mod quantity;
 pub mod resource;
 pub mod selector;
 pub mod strategy;
 pub mod validation;
-pub mod quantity;
 mod wire;
 
 pub use resource::{ResourceInfo, Scope, Subresource};

@@ -3,7 +3,8 @@
 //! needed here: quantities are stored as the client wrote them.
 
 /// Upstream's words for a malformed quantity.
-pub const QUANTITY_FORMAT_ERROR: &str = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+pub const QUANTITY_FORMAT_ERROR: &str =
+    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
 /// The numeric value of a quantity string, or `None` if it is malformed.
 pub fn parse_quantity(s: &str) -> Option<f64> {
@@ -41,7 +42,9 @@ fn multiplier(suffix: &str) -> Option<f64> {
         "Pi" => binary(5),
         "Ei" => binary(6),
         exponent => {
-            let digits = exponent.strip_prefix('e').or_else(|| exponent.strip_prefix('E'))?;
+            let digits = exponent
+                .strip_prefix('e')
+                .or_else(|| exponent.strip_prefix('E'))?;
             decimal(digits.parse().ok()?)
         }
     }

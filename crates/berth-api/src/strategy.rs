@@ -2,14 +2,38 @@
 //! decoding to the canonical form, defaulting, create/update preparation,
 //! validation, and field-selector values.
 
+mod apiextensions;
+mod apps;
+mod autoscaling;
+mod batch;
+mod cluster;
+mod config;
 mod decode;
+mod endpoints;
+mod events;
 mod kind;
 mod lifecycle;
+mod namespace;
+mod networking;
+mod node;
+mod pod;
+mod policy;
+mod rbac;
 mod registry;
+mod replication;
+mod service;
+mod storage;
+mod workload;
 
 use serde_json::Value;
 
 use crate::validation::ErrorList;
+
+pub use batch::schedule_error as cron_schedule_error;
+pub use cluster::HIGHEST_USER_PRIORITY;
+pub use config::MAX_DATA_SIZE;
+pub use namespace::METADATA_NAME_LABEL;
+pub use pod::{POD_UPDATE_FORBIDDEN, qos_class};
 
 /// An object that fits its type's schema, in canonical wire form.
 #[derive(Clone, Debug, PartialEq)]

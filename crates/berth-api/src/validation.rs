@@ -18,8 +18,8 @@ pub use meta::{
 pub use names::{
     config_map_key, dns1035_label, dns1123_label, dns1123_subdomain, env_var_name,
     is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, is_qualified_name,
-    is_valid_label_value, name_is_dns1035_label, name_is_dns_label, name_is_dns_subdomain,
-    path_segment_name, port_name, qualified_name, label_value,
+    is_valid_label_value, label_value, name_is_dns_label, name_is_dns_subdomain,
+    name_is_dns1035_label, path_segment_name, port_name, qualified_name,
 };
 pub use path::{child, index, key};
 
@@ -142,7 +142,12 @@ impl FieldError {
         } else {
             format!("supported values: {}", quoted.join(", "))
         };
-        Self::new(FieldErrorType::NotSupported, field, Some(value.into()), &detail)
+        Self::new(
+            FieldErrorType::NotSupported,
+            field,
+            Some(value.into()),
+            &detail,
+        )
     }
 
     /// `Too long: may not be more than <max> bytes`.
@@ -155,7 +160,12 @@ impl FieldError {
     /// `Too many: <actual>: must have at most <max> items`.
     pub fn too_many(field: &str, actual: usize, max: usize) -> Self {
         let detail = format!("must have at most {max} items");
-        Self::new(FieldErrorType::TooMany, field, Some(Value::from(actual)), &detail)
+        Self::new(
+            FieldErrorType::TooMany,
+            field,
+            Some(Value::from(actual)),
+            &detail,
+        )
     }
 
     /// `Internal error: <detail>`.
@@ -165,7 +175,12 @@ impl FieldError {
 
     /// `Invalid value: <value>: <detail>`, for a value of the wrong type.
     pub fn type_invalid(field: &str, value: impl Into<Value>, detail: &str) -> Self {
-        Self::new(FieldErrorType::TypeInvalid, field, Some(value.into()), detail)
+        Self::new(
+            FieldErrorType::TypeInvalid,
+            field,
+            Some(value.into()),
+            detail,
+        )
     }
 
     /// The message without the field path, as in `StatusCause.message`:

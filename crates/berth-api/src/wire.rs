@@ -14,7 +14,10 @@ pub(crate) fn str_at<'a>(obj: &'a Value, path: &[&str]) -> &'a str {
 
 /// The list at `path`, or an empty slice.
 pub(crate) fn list_at<'a>(obj: &'a Value, path: &[&str]) -> &'a [Value] {
-    at(obj, path).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+    at(obj, path)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 /// The object at `path`, created (replacing a `null` or non-object) when absent.

@@ -28,7 +28,10 @@ impl Strategy for CustomStrategy {
         } else {
             berth_api::crd::prune(&self.schema, &mut obj)
         };
-        Ok(Decoded { object: obj, unknown_fields })
+        Ok(Decoded {
+            object: obj,
+            unknown_fields,
+        })
     }
     fn default(&self, obj: &mut Value) {
         if !self.schema.is_null() {
@@ -68,7 +71,11 @@ impl Strategy for CustomStrategy {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -79,14 +86,29 @@ pub fn resources_of(crd: &Value) -> Vec<Resource> {
     let group = s(&["group"]);
     let plural = s(&["names", "plural"]);
     let kind = s(&["names", "kind"]);
-    let singular = Some(s(&["names", "singular"])).filter(|x| !x.is_empty()).unwrap_or_else(|| kind.to_lowercase());
-    let scope = if s(&["scope"]) == "Cluster" { Scope::Cluster } else { Scope::Namespaced };
+    let singular = Some(s(&["names", "singular"]))
+        .filter(|x| !x.is_empty())
+        .unwrap_or_else(|| kind.to_lowercase());
+    let scope = if s(&["scope"]) == "Cluster" {
+        Scope::Cluster
+    } else {
+        Scope::Namespaced
+    };
     let mut out = Vec::new();
-    for v in spec.get("versions").and_then(Value::as_array).into_iter().flatten() {
+    for v in spec
+        .get("versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if v.get("served").and_then(Value::as_bool) != Some(true) {
             continue;
         }
-        let version = v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let version = v
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let mut subresources = Vec::new();
         if v.pointer("/subresources/status").is_some() {
             subresources.push(Subresource::Status);
@@ -94,8 +116,14 @@ pub fn resources_of(crd: &Value) -> Vec<Resource> {
         if v.pointer("/subresources/scale").is_some() {
             subresources.push(Subresource::Scale);
         }
-        let schema = v.pointer("/schema/openAPIV3Schema").cloned().unwrap_or(Value::Null);
-        let base = berth_api::custom_resource_strategy(scope == Scope::Namespaced, subresources.contains(&Subresource::Status));
+        let schema = v
+            .pointer("/schema/openAPIV3Schema")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let base = berth_api::custom_resource_strategy(
+            scope == Scope::Namespaced,
+            subresources.contains(&Subresource::Status),
+        );
         let info = ResourceInfo {
             group: group.clone(),
             version,
@@ -105,10 +133,19 @@ pub fn resources_of(crd: &Value) -> Vec<Resource> {
             scope,
             short_names: strings(spec.pointer("/names/shortNames")),
             categories: strings(spec.pointer("/names/categories")),
-            verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            verbs: [
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "create",
+                "update",
+                "watch",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             subresources,
         };
         out.push(Resource {
@@ -137,9 +174,7 @@ pub fn established_status(crd: &Value) -> Value {
         .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
         .filter_map(|v| v.get("name").cloned())
         .collect();
-    let cond = |t: &str, reason: &str, msg: &str| {
-        json!({"type": t, "status": "True", "lastTransitionTime": now, "reason": reason, "message": msg})
-    };
+    let cond = |t: &str, reason: &str, msg: &str| json!({"type": t, "status": "True", "lastTransitionTime": now, "reason": reason, "message": msg});
     json!({
         "conditions": [
             cond("NamesAccepted", "NoConflicts", "no conflicts found"),
@@ -155,12 +190,20 @@ pub fn is_established(crd: &Value) -> bool {
     let established = crd
         .pointer("/status/conditions")
         .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().any(|c| c.get("type") == Some(&json!("Established")) && c.get("status") == Some(&json!("True"))));
+        .is_some_and(|c| {
+            c.iter().any(|c| {
+                c.get("type") == Some(&json!("Established"))
+                    && c.get("status") == Some(&json!("True"))
+            })
+        });
     established && crd.pointer("/status/acceptedNames") == crd.pointer("/spec/names")
 }
 
 /// Removes every object of a CRD being deleted; returns how many.
-pub async fn delete_objects(store: &dyn Store, crd: &Value) -> Result<usize, berth_store::StoreError> {
+pub async fn delete_objects(
+    store: &dyn Store,
+    crd: &Value,
+) -> Result<usize, berth_store::StoreError> {
     let group = object::get_str(crd, &["spec", "group"]).unwrap_or("");
     let plural = object::get_str(crd, &["spec", "names", "plural"]).unwrap_or("");
     if group.is_empty() || plural.is_empty() {

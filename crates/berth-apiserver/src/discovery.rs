@@ -9,13 +9,16 @@ use crate::resources::{Resource, ResourceTable};
 
 /// The media type a client sends in `Accept` to get aggregated discovery,
 /// and that the answer must carry in `Content-Type`.
-pub const AGGREGATED_V2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub const AGGREGATED_V2: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /// Whether an Accept header asks for aggregated discovery (v2).
 pub fn wants_aggregated(accept: &str) -> bool {
     accept.split(',').any(|part| {
         let p: String = part.chars().filter(|c| !c.is_whitespace()).collect();
-        p.contains("g=apidiscovery.k8s.io") && p.contains("v=v2") && p.contains("as=APIGroupDiscoveryList")
+        p.contains("g=apidiscovery.k8s.io")
+            && p.contains("v=v2")
+            && p.contains("as=APIGroupDiscoveryList")
     })
 }
 
@@ -108,7 +111,9 @@ pub fn resource_list(table: &ResourceTable, group: &str, version: &str) -> Optio
     } else {
         format!("{group}/{version}")
     };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }
 
 fn aggregated_resource(r: &Resource) -> Value {

@@ -178,16 +178,16 @@ impl ApiError {
                 format!("Request entity too large: limit is {limit}")
             }
             ApiError::UnsupportedMediaType(t) => {
-                format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {t})")
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {t})"
+                )
             }
             ApiError::Invalid {
                 kind,
                 target,
                 errors,
             } => invalid_message(kind, target, errors),
-            ApiError::TooManyRequests => {
-                "Too many requests, please try again later.".into()
-            }
+            ApiError::TooManyRequests => "Too many requests, please try again later.".into(),
             ApiError::Internal(m) => format!("Internal error occurred: {m}"),
         }
     }

@@ -46,7 +46,8 @@ fn error_response(err: &ApiError) -> Response<ResponseBody> {
     let body = serde_json::to_vec(&err.to_status()).unwrap_or_default();
     let mut resp = json(err.code(), body);
     if matches!(err, ApiError::TooManyRequests) {
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     resp
 }
@@ -63,7 +64,11 @@ fn written(w: Written) -> Response<ResponseBody> {
 }
 
 fn header_str<B>(req: &Request<B>, name: header::HeaderName) -> String {
-    req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
 }
 
 async fn read_body<B>(body: B) -> ApiResult<Bytes>
@@ -73,7 +78,10 @@ where
 {
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             Err(ApiError::TooLarge(MAX_BODY_BYTES))
         }
         Err(e) => Err(ApiError::BadRequest(format!("reading request body: {e}"))),
@@ -97,7 +105,11 @@ fn verb(method: &Method, path: &ResourcePath, query: &Query) -> &'static str {
 }
 
 /// Serves one request for an (already authenticated, or anonymous) user.
-pub async fn handle<B>(state: Arc<ApiState>, user: Option<UserInfo>, req: Request<B>) -> Response<ResponseBody>
+pub async fn handle<B>(
+    state: Arc<ApiState>,
+    user: Option<UserInfo>,
+    req: Request<B>,
+) -> Response<ResponseBody>
 where
     B: Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -125,25 +137,55 @@ where
     let result = route(&state, path, query, req).await;
     let resp = result.unwrap_or_else(|e| error_response(&e));
     if !resource_name.is_empty() {
-        state.metrics.observe_request(verb_name, &resource_name, resp.status().as_u16(), started.elapsed());
+        state.metrics.observe_request(
+            verb_name,
+            &resource_name,
+            resp.status().as_u16(),
+            started.elapsed(),
+        );
     }
     resp
 }
 
-async fn route<B>(state: &Arc<ApiState>, path: ApiPath, query: Query, req: Request<B>) -> ApiResult<Response<ResponseBody>>
+async fn route<B>(
+    state: &Arc<ApiState>,
+    path: ApiPath,
+    query: Query,
+    req: Request<B>,
+) -> ApiResult<Response<ResponseBody>>
 where
     B: Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let accept = header_str(&req, header::ACCEPT);
-    let not_found = || ApiError::PathNotFound("the server could not find the requested resource".into());
-    let get_only = |m: &Method| if m == Method::GET { Ok(()) } else { Err(ApiError::MethodNotAllowed(String::new())) };
+    let not_found =
+        || ApiError::PathNotFound("the server could not find the requested resource".into());
+    let get_only = |m: &Method| {
+        if m == Method::GET {
+            Ok(())
+        } else {
+            Err(ApiError::MethodNotAllowed(String::new()))
+        }
+    };
     match path {
         ApiPath::Healthz(_) => Ok(respond(200, "text/plain; charset=utf-8", "ok")),
         ApiPath::Version => Ok(json(200, serde_json::to_vec(&discovery::version())?)),
-        ApiPath::Metrics => Ok(respond(200, "text/plain; version=0.0.4", state.metrics.render())),
-        ApiPath::OpenApiV2 => Ok(json(200, serde_json::to_vec(&openapi::v2(&state.resources()))?)),
-        ApiPath::OpenApiV3Root => Ok(json(200, serde_json::to_vec(&openapi::v3_root(&state.resources()))?)),
+        ApiPath::Metrics => Ok(respond(
+            200,
+            "text/plain; version=0.0.4",
+            state.metrics.render(),
+        )),
+        ApiPath::OpenApiV2 if accept.contains("protobuf") => {
+            Ok(respond(200, openapi::V2_PROTOBUF, openapi::v2_protobuf()))
+        }
+        ApiPath::OpenApiV2 => Ok(json(
+            200,
+            serde_json::to_vec(&openapi::v2(&state.resources()))?,
+        )),
+        ApiPath::OpenApiV3Root => Ok(json(
+            200,
+            serde_json::to_vec(&openapi::v3_root(&state.resources()))?,
+        )),
         ApiPath::OpenApiV3(gv) => {
             let doc = openapi::v3_group_version(&state.resources(), &gv).ok_or_else(not_found)?;
             Ok(json(200, serde_json::to_vec(&doc)?))
@@ -152,25 +194,40 @@ where
             get_only(req.method())?;
             let table = state.resources();
             if discovery::wants_aggregated(&accept) {
-                return Ok(respond(200, discovery::AGGREGATED_V2, serde_json::to_vec(&discovery::aggregated(&table, true))?));
+                return Ok(respond(
+                    200,
+                    discovery::AGGREGATED_V2,
+                    serde_json::to_vec(&discovery::aggregated(&table, true))?,
+                ));
             }
             let host = header_str(&req, header::HOST);
-            Ok(json(200, serde_json::to_vec(&discovery::core_versions(&host))?))
+            Ok(json(
+                200,
+                serde_json::to_vec(&discovery::core_versions(&host))?,
+            ))
         }
         ApiPath::GroupsRoot => {
             get_only(req.method())?;
             let table = state.resources();
             if discovery::wants_aggregated(&accept) {
-                return Ok(respond(200, discovery::AGGREGATED_V2, serde_json::to_vec(&discovery::aggregated(&table, false))?));
+                return Ok(respond(
+                    200,
+                    discovery::AGGREGATED_V2,
+                    serde_json::to_vec(&discovery::aggregated(&table, false))?,
+                ));
             }
-            Ok(json(200, serde_json::to_vec(&discovery::group_list(&table))?))
+            Ok(json(
+                200,
+                serde_json::to_vec(&discovery::group_list(&table))?,
+            ))
         }
         ApiPath::Group(g) => {
             let doc = discovery::group(&state.resources(), &g).ok_or_else(not_found)?;
             Ok(json(200, serde_json::to_vec(&doc)?))
         }
         ApiPath::GroupVersion { group, version } => {
-            let doc = discovery::resource_list(&state.resources(), &group, &version).ok_or_else(not_found)?;
+            let doc = discovery::resource_list(&state.resources(), &group, &version)
+                .ok_or_else(not_found)?;
             Ok(json(200, serde_json::to_vec(&doc)?))
         }
         ApiPath::Resource(rp) => resource(state, rp, query, accept, req).await,
@@ -192,19 +249,29 @@ where
     let res = state
         .resources()
         .get(&rp.group, &rp.version, &rp.resource)
-        .ok_or_else(|| ApiError::PathNotFound("the server could not find the requested resource".into()))?;
+        .ok_or_else(|| {
+            ApiError::PathNotFound("the server could not find the requested resource".into())
+        })?;
     let v = verb(req.method(), &rp, &query);
     if rp.subresource.is_none() && !res.info.verbs.iter().any(|x| x == v) {
         return Err(ApiError::MethodNotAllowed(String::new()));
     }
     let content_type = header_str(&req, header::CONTENT_TYPE);
     let method = req.method().clone();
-    let body = if matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+    let body = if matches!(
+        method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
         read_body(req.into_body()).await?
     } else {
         Bytes::new()
     };
-    let ctx = Ctx { state, res: res.clone(), path: &rp, query: &query };
+    let ctx = Ctx {
+        state,
+        res: res.clone(),
+        path: &rp,
+        query: &query,
+    };
     let table = TableRequest::from_accept(&accept, query.get("includeObject"));
     let result = dispatch(&ctx, &method, v, &body, &content_type, table).await;
     if result.is_ok() && v != "get" && v != "list" && v != "watch" {
@@ -224,20 +291,39 @@ async fn dispatch(
     if ctx.path.subresource.is_some() {
         return match *method {
             Method::GET => Ok(json(200, registry::get_subresource(ctx).await?)),
-            _ => Ok(written(registry::write_subresource(ctx, method, body, content_type).await?)),
+            _ => Ok(written(
+                registry::write_subresource(ctx, method, body, content_type).await?,
+            )),
         };
     }
     let parsed_body = || registry::parse_body(body, content_type);
-    let optional_body = || if body.is_empty() { Ok(None) } else { parsed_body().map(Some) };
+    let optional_body = || {
+        if body.is_empty() {
+            Ok(None)
+        } else {
+            parsed_body().map(Some)
+        }
+    };
     match verb {
-        "watch" => Ok(watch_response(registry::watch(ctx, table).await?, table.is_some())),
+        "watch" => Ok(watch_response(
+            registry::watch(ctx, table).await?,
+            table.is_some(),
+        )),
         "get" => Ok(json(200, registry::get(ctx, table).await?)),
         "list" => Ok(json(200, registry::list(ctx, table).await?)),
-        "create" if ctx.path.name.is_none() => Ok(written(registry::create(ctx, parsed_body()?).await?)),
-        "update" => Ok(written(registry::update(ctx, parsed_body()?, registry::Part::Main).await?)),
-        "patch" => Ok(written(registry::patch(ctx, body, content_type, registry::Part::Main).await?)),
+        "create" if ctx.path.name.is_none() => {
+            Ok(written(registry::create(ctx, parsed_body()?).await?))
+        }
+        "update" => Ok(written(
+            registry::update(ctx, parsed_body()?, registry::Part::Main).await?,
+        )),
+        "patch" => Ok(written(
+            registry::patch(ctx, body, content_type, registry::Part::Main).await?,
+        )),
         "delete" => Ok(written(registry::delete(ctx, optional_body()?).await?)),
-        "deletecollection" => Ok(written(registry::delete_collection(ctx, optional_body()?).await?)),
+        "deletecollection" => Ok(written(
+            registry::delete_collection(ctx, optional_body()?).await?,
+        )),
         _ => Err(ApiError::MethodNotAllowed(String::new())),
     }
 }
@@ -261,11 +347,21 @@ async fn after_write(state: &Arc<ApiState>, info: &berth_api::ResourceInfo, rp: 
 
 fn watch_response(rx: registry::WatchReceiver, table: bool) -> Response<ResponseBody> {
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
     });
     let mut resp = Response::new(BodyExt::boxed(StreamBody::new(stream)));
-    let ct = if table { "application/json;as=Table;v=v1;g=meta.k8s.io" } else { "application/json" };
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    let ct = if table {
+        "application/json;as=Table;v=v1;g=meta.k8s.io"
+    } else {
+        "application/json"
+    };
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     resp
 }

@@ -22,6 +22,7 @@ pub mod object;
 mod openapi;
 mod patch;
 pub mod pki;
+mod protobuf;
 mod registry;
 pub mod request;
 mod resources;
@@ -56,7 +57,10 @@ pub enum ApiServerError {
     #[error(transparent)]
     Serve(#[from] server::ServeError),
     #[error("{path}: {source}")]
-    Io { path: std::path::PathBuf, source: std::io::Error },
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A running API server.
@@ -92,22 +96,28 @@ fn host_addresses() -> Vec<IpAddr> {
         let t = line.trim_start_matches([' ', '|', '-', '+']).trim();
         if let Ok(ip) = t.parse::<IpAddr>() {
             last = Some(ip);
-        } else if t.contains("/32 host LOCAL") {
-            if let Some(ip) = last.filter(|ip| !out.contains(ip)) {
-                out.push(ip);
-            }
+        } else if t.contains("/32 host LOCAL")
+            && let Some(ip) = last.filter(|ip| !out.contains(ip))
+        {
+            out.push(ip);
         }
     }
     out
 }
 
 fn hostname() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 async fn open_store(data_dir: &Path) -> Result<Arc<dyn Store>, ApiServerError> {
     let dir = data_dir.join("db");
-    std::fs::create_dir_all(&dir).map_err(|source| ApiServerError::Io { path: dir.clone(), source })?;
+    std::fs::create_dir_all(&dir).map_err(|source| ApiServerError::Io {
+        path: dir.clone(),
+        source,
+    })?;
     let sqlite = SqliteStore::open(&dir.join("state.db"), SqliteConfig::default())?;
     let cache = WatchCache::new(Arc::new(sqlite), WatchCacheConfig::default()).await?;
     Ok(Arc::new(cache))
@@ -120,10 +130,10 @@ fn spawn_compaction(store: Arc<dyn Store>, every: Duration) {
         let mut previous = 0;
         loop {
             tokio::time::sleep(every).await;
-            if previous > 0 {
-                if let Err(e) = store.compact(previous).await {
-                    tracing::warn!(error = %e, revision = previous, "compaction failed");
-                }
+            if previous > 0
+                && let Err(e) = store.compact(previous).await
+            {
+                tracing::warn!(error = %e, revision = previous, "compaction failed");
             }
             previous = store.current_revision().await.unwrap_or(previous);
         }
@@ -133,7 +143,10 @@ fn spawn_compaction(store: Arc<dyn Store>, every: Duration) {
 /// Starts an API server: certificates, kubeconfig, store, listener.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ApiServerError> {
     let data_dir = config.data_dir.clone();
-    std::fs::create_dir_all(&data_dir).map_err(|source| ApiServerError::Io { path: data_dir.clone(), source })?;
+    std::fs::create_dir_all(&data_dir).map_err(|source| ApiServerError::Io {
+        path: data_dir.clone(),
+        source,
+    })?;
     let mut ips = host_addresses();
     ips.push(IpAddr::V4(config.service_cluster_ip_range.nth(1)));
     if !config.bind_address.is_unspecified() {
@@ -146,11 +159,21 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ApiServerError
         None => None,
     };
     let listener = server::bind(SocketAddr::new(config.bind_address, config.secure_port)).await?;
-    let addr = listener.local_addr().map_err(|source| ApiServerError::Io { path: data_dir.clone(), source })?;
-    let host = if config.bind_address.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { config.bind_address };
+    let addr = listener.local_addr().map_err(|source| ApiServerError::Io {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let host = if config.bind_address.is_unspecified() {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        config.bind_address
+    };
     let url = format!("https://{}", SocketAddr::new(host, addr.port()));
     let kubeconfig = data_dir.join("admin.kubeconfig");
-    pki::write_private(&kubeconfig, &pki::kubeconfig(&url, &pki.ca.cert_pem, &pki.admin, "admin"))?;
+    pki::write_private(
+        &kubeconfig,
+        &pki::kubeconfig(&url, &pki.ca.cert_pem, &pki.admin, "admin"),
+    )?;
     let store = open_store(&data_dir).await?;
     let state = Arc::new(ApiState::new(config, store.clone(), tokens));
     state.bootstrap().await?;
@@ -162,5 +185,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ApiServerError
     };
     let task = tokio::spawn(server::serve(listener, tls, state.clone(), shutdown));
     tracing::info!(%addr, kubeconfig = %kubeconfig.display(), "API server listening");
-    Ok(RunningServer { addr, kubeconfig, state, shutdown: tx, task })
+    Ok(RunningServer {
+        addr,
+        kubeconfig,
+        state,
+        shutdown: tx,
+        task,
+    })
 }

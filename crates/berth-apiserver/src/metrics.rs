@@ -9,7 +9,9 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 /// Upper bounds of latency buckets, in seconds.
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
 #[derive(Default, Clone)]
 struct Histogram {
@@ -31,7 +33,11 @@ impl Histogram {
 
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{b}\"}} {}", self.counts[i]);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels},le=\"{b}\"}} {}",
+                self.counts[i]
+            );
         }
         let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
         let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
@@ -82,18 +88,33 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP apiserver_request_total Counter of apiserver requests broken out by verb, resource and HTTP response code.\n# TYPE apiserver_request_total counter\n");
         for ((verb, res, code), n) in self.requests.lock().iter() {
-            let _ = writeln!(out, "apiserver_request_total{{verb=\"{verb}\",resource=\"{res}\",code=\"{code}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "apiserver_request_total{{verb=\"{verb}\",resource=\"{res}\",code=\"{code}\"}} {n}"
+            );
         }
         out.push_str("# HELP apiserver_request_duration_seconds Response latency distribution in seconds for each verb and resource.\n# TYPE apiserver_request_duration_seconds histogram\n");
         for ((verb, res), h) in self.latency.lock().iter() {
-            h.render(&mut out, "apiserver_request_duration_seconds", &format!("verb=\"{verb}\",resource=\"{res}\""));
+            h.render(
+                &mut out,
+                "apiserver_request_duration_seconds",
+                &format!("verb=\"{verb}\",resource=\"{res}\""),
+            );
         }
         out.push_str("# HELP berth_store_operation_duration_seconds Store operation latency (commit included for writes).\n# TYPE berth_store_operation_duration_seconds histogram\n");
         for (op, h) in self.store.lock().iter() {
-            h.render(&mut out, "berth_store_operation_duration_seconds", &format!("operation=\"{op}\""));
+            h.render(
+                &mut out,
+                "berth_store_operation_duration_seconds",
+                &format!("operation=\"{op}\""),
+            );
         }
         out.push_str("# HELP apiserver_longrunning_requests Number of open watch requests.\n# TYPE apiserver_longrunning_requests gauge\n");
-        let _ = writeln!(out, "apiserver_longrunning_requests{{verb=\"WATCH\"}} {}", self.watches.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "apiserver_longrunning_requests{{verb=\"WATCH\"}} {}",
+            self.watches.load(Ordering::Relaxed)
+        );
         out
     }
 }
@@ -109,7 +130,9 @@ mod tests {
         m.observe_request("create", "configmaps", 201, Duration::from_millis(30));
         m.watch_started();
         let text = m.render();
-        assert!(text.contains("apiserver_request_total{verb=\"create\",resource=\"configmaps\",code=\"201\"} 2"));
+        assert!(text.contains(
+            "apiserver_request_total{verb=\"create\",resource=\"configmaps\",code=\"201\"} 2"
+        ));
         assert!(text.contains("apiserver_request_duration_seconds_bucket{verb=\"create\",resource=\"configmaps\",le=\"0.005\"} 1"));
         assert!(text.contains("apiserver_longrunning_requests{verb=\"WATCH\"} 1"));
     }

@@ -64,7 +64,11 @@ pub fn wire_bytes(kv: &KeyValue) -> Vec<u8> {
 /// The object a stored key-value holds, with its resourceVersion set.
 pub fn decode(kv: &KeyValue) -> Result<Value, serde_json::Error> {
     let mut v: Value = serde_json::from_slice(&kv.value)?;
-    set_str(&mut v, &["metadata", "resourceVersion"], &kv.mod_revision.to_string());
+    set_str(
+        &mut v,
+        &["metadata", "resourceVersion"],
+        &kv.mod_revision.to_string(),
+    );
     Ok(v)
 }
 
@@ -129,7 +133,11 @@ pub fn labels(v: &Value) -> std::collections::BTreeMap<String, String> {
 pub fn finalizers(v: &Value) -> Vec<String> {
     get(v, &["metadata", "finalizers"])
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -140,6 +148,13 @@ pub fn now_rfc3339() -> String {
 
 pub fn timestamp_rfc3339(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A mutable array at a path, if there is one.
+pub fn get_mut_array<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Vec<Value>> {
+    path.iter()
+        .try_fold(v, |cur, k| cur.get_mut(*k))?
+        .as_array_mut()
 }
 
 #[cfg(test)]
@@ -169,7 +184,8 @@ mod tests {
     fn wire_form_carries_the_revision_and_round_trips() {
         let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}});
         let stored = encode_stored(&obj).expect("encodes");
-        let wire: Value = serde_json::from_slice(&wire_bytes(&kv(stored.clone(), 42))).expect("json");
+        let wire: Value =
+            serde_json::from_slice(&wire_bytes(&kv(stored.clone(), 42))).expect("json");
         assert_eq!(wire["metadata"]["resourceVersion"], "42");
         assert_eq!(wire["metadata"]["name"], "x");
         assert_eq!(wire["kind"], "ConfigMap");
@@ -181,7 +197,10 @@ mod tests {
     fn wire_form_of_empty_metadata_is_valid_json() {
         let stored = encode_stored(&json!({"kind": "X"})).expect("encodes");
         let wire: Value = serde_json::from_slice(&wire_bytes(&kv(stored, 3))).expect("json");
-        assert_eq!(wire, json!({"metadata": {"resourceVersion": "3"}, "kind": "X"}));
+        assert_eq!(
+            wire,
+            json!({"metadata": {"resourceVersion": "3"}, "kind": "X"})
+        );
     }
 
     #[test]
@@ -189,13 +208,9 @@ mod tests {
         let mut v = json!({});
         set_str(&mut v, &["metadata", "labels", "a"], "b");
         assert_eq!(v, json!({"metadata": {"labels": {"a": "b"}}}));
-        assert_eq!(remove(&mut v, &["metadata", "labels", "a"]), Some(json!("b")));
+        assert_eq!(
+            remove(&mut v, &["metadata", "labels", "a"]),
+            Some(json!("b"))
+        );
     }
-}
-
-/// A mutable array at a path, if there is one.
-pub fn get_mut_array<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Vec<Value>> {
-    path.iter()
-        .try_fold(v, |cur, k| cur.get_mut(*k))?
-        .as_array_mut()
 }

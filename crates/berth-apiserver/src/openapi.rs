@@ -19,7 +19,11 @@ fn gvk(r: &Resource) -> Value {
 
 fn base_path(r: &Resource) -> String {
     let i = &r.info;
-    let root = if i.group.is_empty() { "/api/v1".to_string() } else { format!("/apis/{}/{}", i.group, i.version) };
+    let root = if i.group.is_empty() {
+        "/api/v1".to_string()
+    } else {
+        format!("/apis/{}/{}", i.group, i.version)
+    };
     if i.namespaced() {
         format!("{root}/namespaces/{{namespace}}/{}", i.plural)
     } else {
@@ -70,7 +74,11 @@ fn paths_of(r: &Resource) -> Vec<(String, Value)> {
 }
 
 fn gv_key(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 /// `/openapi/v3`: where each built-in group-version's document is.
@@ -82,10 +90,16 @@ fn gv_key(group: &str, version: &str) -> String {
 /// objects applied from one file).
 pub fn v3_root(table: &ResourceTable) -> Value {
     let mut paths = Map::new();
-    for r in table.all().iter().filter(|r| matches!(r.strategy, StrategyRef::Builtin(_))) {
+    for r in table
+        .all()
+        .iter()
+        .filter(|r| matches!(r.strategy, StrategyRef::Builtin(_)))
+    {
         let key = gv_key(&r.info.group, &r.info.version);
         let url = format!("/openapi/v3/{key}?hash={:016X}", fingerprint(&key, table));
-        paths.entry(key).or_insert_with(|| json!({"serverRelativeURL": url}));
+        paths
+            .entry(key)
+            .or_insert_with(|| json!({"serverRelativeURL": url}));
     }
     json!({"paths": paths})
 }
@@ -104,7 +118,11 @@ fn fingerprint(key: &str, table: &ResourceTable) -> u64 {
 /// `/openapi/v3/{api/v1 | apis/group/version}`.
 pub fn v3_group_version(table: &ResourceTable, key: &str) -> Option<Value> {
     let mut paths = Map::new();
-    for r in table.all().iter().filter(|r| gv_key(&r.info.group, &r.info.version) == key) {
+    for r in table
+        .all()
+        .iter()
+        .filter(|r| gv_key(&r.info.group, &r.info.version) == key)
+    {
         paths.extend(paths_of(r));
     }
     if paths.is_empty() {
@@ -144,4 +162,28 @@ pub fn v2(table: &ResourceTable) -> Value {
         "paths": paths,
         "definitions": {},
     })
+}
+
+/// The media type of the protobuf v2 document as upstream answers it
+/// (clients ask with `...spec.v2@v1.0+protobuf`; `@` is not valid in a
+/// Content-Type, so the answer spells it with a dot).
+pub const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// `/openapi/v2` as the protobuf (gnostic) document kubectl reads: swagger
+/// version and info only. kubectl falls back to it to validate kinds it
+/// cannot find in OpenAPI v3 (custom objects applied in the same file as
+/// their CRD); a kind it does not find there is left to the server.
+pub fn v2_protobuf() -> Vec<u8> {
+    fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+        out.push((tag << 3) | 2);
+        out.push(u8::try_from(bytes.len()).unwrap_or(u8::MAX));
+        out.extend_from_slice(bytes);
+    }
+    let mut info = Vec::new();
+    field(&mut info, 1, b"Kubernetes");
+    field(&mut info, 2, b"v1.32.0");
+    let mut doc = Vec::new();
+    field(&mut doc, 1, b"2.0");
+    field(&mut doc, 2, &info);
+    doc
 }

@@ -45,7 +45,9 @@ fn require_object(patch: &Value) -> ApiResult<()> {
     if patch.is_object() {
         Ok(())
     } else {
-        Err(ApiError::BadRequest("patch body must be a JSON object".into()))
+        Err(ApiError::BadRequest(
+            "patch body must be a JSON object".into(),
+        ))
     }
 }
 
@@ -64,7 +66,8 @@ fn merge(target: Value, patch: &Value, strategic: bool) -> Value {
         _ => Map::new(),
     };
     for (k, v) in p {
-        if strategic && (k.starts_with("$setElementOrder/") || k == "$retainKeys" || k == "$patch") {
+        if strategic && (k.starts_with("$setElementOrder/") || k == "$retainKeys" || k == "$patch")
+        {
             continue;
         }
         if strategic && k.starts_with("$deleteFromPrimitiveList/") {
@@ -106,7 +109,12 @@ fn strip_directives(v: Value) -> Value {
 /// objects that carry it.
 fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
     let candidates: &[&str] = match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets"
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
         | "secrets" => &["name"],
         "ports" => &["containerPort", "port"],
         "volumeMounts" => &["mountPath"],
@@ -171,7 +179,10 @@ fn json_patch(mut doc: Value, patch: &Value) -> ApiResult<Value> {
         .ok_or_else(|| ApiError::BadRequest("json patch must be an array of operations".into()))?;
     for op in ops {
         let name = op.get("op").and_then(Value::as_str).unwrap_or("");
-        let path = op.get("path").and_then(Value::as_str).ok_or_else(|| bad_op("missing path"))?;
+        let path = op
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad_op("missing path"))?;
         match name {
             "add" => add(&mut doc, path, value_of(op)?)?,
             "remove" => {
@@ -202,23 +213,34 @@ fn json_patch(mut doc: Value, patch: &Value) -> ApiResult<Value> {
 }
 
 fn bad_op(msg: &str) -> ApiError {
-    ApiError::BadRequest(format!("the server rejected our request due to an error in our request: {msg}"))
+    ApiError::BadRequest(format!(
+        "the server rejected our request due to an error in our request: {msg}"
+    ))
 }
 
 fn value_of(op: &Value) -> ApiResult<Value> {
-    op.get("value").cloned().ok_or_else(|| bad_op("missing value"))
+    op.get("value")
+        .cloned()
+        .ok_or_else(|| bad_op("missing value"))
 }
 
 fn from_of(op: &Value) -> ApiResult<&str> {
-    op.get("from").and_then(Value::as_str).ok_or_else(|| bad_op("missing from"))
+    op.get("from")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad_op("missing from"))
 }
 
 fn tokens(path: &str) -> ApiResult<Vec<String>> {
     if path.is_empty() {
         return Ok(Vec::new());
     }
-    let rest = path.strip_prefix('/').ok_or_else(|| bad_op(&format!("invalid path {path:?}")))?;
-    Ok(rest.split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect())
+    let rest = path
+        .strip_prefix('/')
+        .ok_or_else(|| bad_op(&format!("invalid path {path:?}")))?;
+    Ok(rest
+        .split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect())
 }
 
 fn pointer<'a>(doc: &'a Value, path: &str) -> ApiResult<&'a Value> {
@@ -236,7 +258,9 @@ fn pointer<'a>(doc: &'a Value, path: &str) -> ApiResult<&'a Value> {
 
 fn parent<'a>(doc: &'a mut Value, path: &str) -> ApiResult<(&'a mut Value, String)> {
     let mut toks = tokens(path)?;
-    let last = toks.pop().ok_or_else(|| bad_op("cannot operate on the whole document"))?;
+    let last = toks
+        .pop()
+        .ok_or_else(|| bad_op("cannot operate on the whole document"))?;
     let mut cur = doc;
     for t in toks {
         cur = match cur {
@@ -295,7 +319,11 @@ mod tests {
 
     #[test]
     fn merge_patch_sets_and_removes_keys() {
-        let out = run(PatchKind::Merge, json!({"a": 1, "b": {"c": 2, "d": 3}}), json!({"b": {"c": null, "e": 4}}));
+        let out = run(
+            PatchKind::Merge,
+            json!({"a": 1, "b": {"c": 2, "d": 3}}),
+            json!({"b": {"c": null, "e": 4}}),
+        );
         assert_eq!(out, json!({"a": 1, "b": {"d": 3, "e": 4}}));
     }
 
@@ -311,13 +339,20 @@ mod tests {
         let patch = json!({"spec": {"$setElementOrder/containers": [{"name": "a"}, {"name": "b"}],
             "containers": [{"name": "b", "image": "y:2"}]}});
         let out = run(PatchKind::Strategic, cur, patch);
-        assert_eq!(out, json!({"spec": {"containers": [{"name": "a", "image": "x:1"}, {"name": "b", "image": "y:2"}]}}));
+        assert_eq!(
+            out,
+            json!({"spec": {"containers": [{"name": "a", "image": "x:1"}, {"name": "b", "image": "y:2"}]}})
+        );
     }
 
     #[test]
     fn strategic_patch_deletes_list_items_by_directive() {
         let cur = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]});
-        let out = run(PatchKind::Strategic, cur, json!({"env": [{"name": "A", "$patch": "delete"}]}));
+        let out = run(
+            PatchKind::Strategic,
+            cur,
+            json!({"env": [{"name": "A", "$patch": "delete"}]}),
+        );
         assert_eq!(out, json!({"env": [{"name": "B", "value": "2"}]}));
     }
 
@@ -331,12 +366,20 @@ mod tests {
             {"op": "test", "path": "/l/0", "value": 1},
         ]);
         let out = run(PatchKind::Json, cur, patch);
-        assert_eq!(out, json!({"metadata": {"labels": {"b/c": "2"}}, "l": [1, 2, 3]}));
+        assert_eq!(
+            out,
+            json!({"metadata": {"labels": {"b/c": "2"}}, "l": [1, 2, 3]})
+        );
     }
 
     #[test]
     fn json_patch_on_a_missing_path_is_a_bad_request() {
-        let err = apply(PatchKind::Json, &json!({}), br#"[{"op":"remove","path":"/x"}]"#).expect_err("fails");
+        let err = apply(
+            PatchKind::Json,
+            &json!({}),
+            br#"[{"op":"remove","path":"/x"}]"#,
+        )
+        .expect_err("fails");
         assert_eq!(err.code(), 400);
     }
 }

@@ -65,7 +65,10 @@ fn write(path: &Path, data: &str, private: bool) -> Result<(), PkiError> {
 }
 
 fn load_pair(dir: &Path, name: &str) -> Result<Option<CertPair>, PkiError> {
-    let (crt, key) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+    let (crt, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
     if !crt.exists() || !key.exists() {
         return Ok(None);
     }
@@ -125,7 +128,9 @@ fn issue(
         .distinguished_name
         .push(DnType::CommonName, common_name);
     for org in organizations {
-        params.distinguished_name.push(DnType::OrganizationName, *org);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, *org);
     }
     params.subject_alt_names = sans.to_vec();
     params.key_usages = vec![
@@ -201,7 +206,13 @@ pub fn ensure(dir: &Path, sans: &[SanType]) -> Result<Pki, PkiError> {
     let serving = match load_pair(dir, "serving")? {
         Some(s) if old_fingerprint == fingerprint => s,
         _ => {
-            let s = issue(&ca, "kube-apiserver", &[], sans, ExtendedKeyUsagePurpose::ServerAuth)?;
+            let s = issue(
+                &ca,
+                "kube-apiserver",
+                &[],
+                sans,
+                ExtendedKeyUsagePurpose::ServerAuth,
+            )?;
             store_pair(dir, "serving", &s)?;
             write(&sans_path, &fingerprint, false)?;
             s

@@ -17,13 +17,13 @@ use std::sync::Arc;
 use berth_store::KeyValue;
 use serde_json::Value;
 
+pub use admission::service_holdings as admission_holdings;
 pub use create::create;
 pub use delete::{delete, delete_collection};
 pub use list::{get, list};
 pub use subresource::{get_subresource, write_subresource};
 pub use update::{Part, patch, update};
 pub use watch::{WatchReceiver, watch};
-pub use admission::service_holdings as admission_holdings;
 
 use crate::error::{ApiError, ApiResult, Target};
 use crate::object;
@@ -153,15 +153,14 @@ impl<'a> Ctx<'a> {
 pub fn parse_body(body: &[u8], content_type: &str) -> ApiResult<Value> {
     let ct = content_type.split(';').next().unwrap_or("").trim();
     let value: Value = match ct {
+        crate::protobuf::CONTENT_TYPE => crate::protobuf::to_json(body)
+            .map_err(|e| ApiError::BadRequest(format!("decoding protobuf body: {e}")))?,
         "application/yaml" | "application/apply-patch+yaml" | "text/yaml" => {
-            serde_saphyr::from_slice(body).map_err(|e| {
-                ApiError::BadRequest(format!("error converting YAML to JSON: {e}"))
-            })?
+            serde_saphyr::from_slice(body)
+                .map_err(|e| ApiError::BadRequest(format!("error converting YAML to JSON: {e}")))?
         }
         _ => serde_json::from_slice(body).map_err(|e| {
-            ApiError::BadRequest(format!(
-                "couldn't get version/kind; json parse error: {e}"
-            ))
+            ApiError::BadRequest(format!("couldn't get version/kind; json parse error: {e}"))
         })?,
     };
     if !value.is_object() {

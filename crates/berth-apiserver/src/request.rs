@@ -38,7 +38,10 @@ pub enum ApiPath {
     /// `/apis/{group}`
     Group(String),
     /// `/api/v1`, `/apis/{group}/{version}`
-    GroupVersion { group: String, version: String },
+    GroupVersion {
+        group: String,
+        version: String,
+    },
     Resource(ResourcePath),
     Unknown,
 }
@@ -91,7 +94,10 @@ fn resource_path(group: &str, version: &str, mut rest: &[&str]) -> ApiPath {
         rp.watch_prefix = true;
         rest = &rest[1..];
     }
-    if rest.first() == Some(&"namespaces") && rest.len() > 2 && !NAMESPACE_SUBRESOURCES.contains(&rest[2]) {
+    if rest.first() == Some(&"namespaces")
+        && rest.len() > 2
+        && !NAMESPACE_SUBRESOURCES.contains(&rest[2])
+    {
         rp.namespace = Some(rest[1].to_string());
         rest = &rest[2..];
     }
@@ -211,9 +217,15 @@ mod tests {
         assert_eq!(r.subresource.as_deref(), Some("status"));
         assert_eq!(r.namespace, None);
         let r = rp("/api/v1/namespaces/ns1");
-        assert_eq!((r.resource.as_str(), r.name.as_deref()), ("namespaces", Some("ns1")));
+        assert_eq!(
+            (r.resource.as_str(), r.name.as_deref()),
+            ("namespaces", Some("ns1"))
+        );
         let r = rp("/api/v1/namespaces/ns1/pods");
-        assert_eq!((r.namespace.as_deref(), r.resource.as_str()), (Some("ns1"), "pods"));
+        assert_eq!(
+            (r.namespace.as_deref(), r.resource.as_str()),
+            (Some("ns1"), "pods")
+        );
     }
 
     #[test]
@@ -224,9 +236,15 @@ mod tests {
         assert_eq!(parse_path("/apis"), ApiPath::GroupsRoot);
         assert_eq!(
             parse_path("/apis/apps/v1"),
-            ApiPath::GroupVersion { group: "apps".into(), version: "v1".into() }
+            ApiPath::GroupVersion {
+                group: "apps".into(),
+                version: "v1".into()
+            }
         );
-        assert_eq!(parse_path("/openapi/v3/apis/apps/v1"), ApiPath::OpenApiV3("apis/apps/v1".into()));
+        assert_eq!(
+            parse_path("/openapi/v3/apis/apps/v1"),
+            ApiPath::OpenApiV3("apis/apps/v1".into())
+        );
         assert_eq!(parse_path("/nothing"), ApiPath::Unknown);
     }
 }

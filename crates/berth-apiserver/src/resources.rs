@@ -90,14 +90,22 @@ impl ResourceTable {
             .iter()
             .map(|r| {
                 let i = &r.info;
-                ((i.group.clone(), i.version.clone(), i.plural.clone()), r.clone())
+                (
+                    (i.group.clone(), i.version.clone(), i.plural.clone()),
+                    r.clone(),
+                )
             })
             .collect();
         Self { ordered, by_gvr }
     }
 
     pub fn builtin() -> Self {
-        Self::new(berth_api::resource::builtin().into_iter().map(Resource::builtin).collect())
+        Self::new(
+            berth_api::resource::builtin()
+                .into_iter()
+                .map(Resource::builtin)
+                .collect(),
+        )
     }
 
     pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<Arc<Resource>> {
@@ -160,7 +168,10 @@ impl ResourceTable {
             .iter()
             .map(|r| {
                 let i = &r.info;
-                ((i.group.clone(), i.version.clone(), i.plural.clone()), r.clone())
+                (
+                    (i.group.clone(), i.version.clone(), i.plural.clone()),
+                    r.clone(),
+                )
             })
             .collect();
         Self { ordered, by_gvr }

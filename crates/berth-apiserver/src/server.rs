@@ -24,7 +24,10 @@ pub enum ServeError {
     #[error("TLS configuration: {0}")]
     Tls(String),
     #[error("listening on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// The rustls server configuration: our serving certificate, and client
@@ -40,9 +43,10 @@ pub fn tls_config(pki: &Pki) -> Result<rustls::ServerConfig, ServeError> {
         .allow_unauthenticated()
         .build()
         .map_err(|e| tls(&e))?;
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pki.serving.cert_pem.as_bytes())
-        .collect::<Result<_, _>>()
-        .map_err(|e| tls(&e))?;
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(pki.serving.cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| tls(&e))?;
     let key = PrivateKeyDer::from_pem_slice(pki.serving.key_pem.as_bytes()).map_err(|e| tls(&e))?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -55,7 +59,9 @@ pub fn tls_config(pki: &Pki) -> Result<rustls::ServerConfig, ServeError> {
 }
 
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
 }
 
 /// Accepts connections until `shutdown` resolves.
@@ -101,7 +107,10 @@ pub async fn serve(
                 async move { Ok::<_, std::convert::Infallible>(handler::handle(state, user, req).await) }
             });
             let builder = auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
+            if let Err(e) = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
@@ -109,7 +118,11 @@ pub async fn serve(
 }
 
 fn token_user<B>(state: &ApiState, req: &http::Request<B>) -> Option<UserInfo> {
-    let header = req.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let header = req
+        .headers()
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let token = authn::bearer_token(header)?;
     state.tokens.as_ref()?.authenticate(token)
 }

@@ -45,7 +45,10 @@ impl ServerConfig {
             data_dir,
             bind_address: IpAddr::from([0, 0, 0, 0]),
             secure_port: 6443,
-            service_cluster_ip_range: Cidr { base: u32::from_be_bytes([10, 43, 0, 0]), prefix: 16 },
+            service_cluster_ip_range: Cidr {
+                base: u32::from_be_bytes([10, 43, 0, 0]),
+                prefix: 16,
+            },
             service_node_port_range: (30000, 32767),
             token_auth_file: None,
             min_request_timeout: Duration::from_secs(1800),
@@ -73,8 +76,15 @@ const NAMESPACE_CACHE_TTL: Duration = Duration::from_secs(1);
 const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 impl ApiState {
-    pub fn new(config: ServerConfig, store: Arc<dyn Store>, tokens: Option<TokenAuthenticator>) -> Self {
-        let services = ServiceAllocator::new(config.service_cluster_ip_range, config.service_node_port_range);
+    pub fn new(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+        tokens: Option<TokenAuthenticator>,
+    ) -> Self {
+        let services = ServiceAllocator::new(
+            config.service_cluster_ip_range,
+            config.service_node_port_range,
+        );
         let inflight = Semaphore::new(config.max_requests_inflight);
         Self {
             config,
@@ -94,14 +104,18 @@ impl ApiState {
 
     /// The phase of a namespace (`None` when it does not exist).
     pub async fn namespace_phase(&self, ns: &str) -> ApiResult<Option<String>> {
-        if let Some((phase, at)) = self.namespaces.lock().get(ns) {
-            if at.elapsed() < NAMESPACE_CACHE_TTL {
-                return Ok(Some(phase.clone()));
-            }
+        if let Some((phase, at)) = self.namespaces.lock().get(ns)
+            && at.elapsed() < NAMESPACE_CACHE_TTL
+        {
+            return Ok(Some(phase.clone()));
         }
         let key = format!("/core/namespaces/{ns}");
         let target = Target::new("", "namespaces", ns);
-        let kv = self.store.get(&key).await.map_err(|e| ApiError::from_store(e, &target))?;
+        let kv = self
+            .store
+            .get(&key)
+            .await
+            .map_err(|e| ApiError::from_store(e, &target))?;
         let Some(kv) = kv else {
             self.namespaces.lock().remove(ns);
             return Ok(None);
@@ -111,7 +125,9 @@ impl ApiState {
             || object::get_str(&obj, &["status", "phase"]) == Some("Terminating");
         let phase = if terminating { "Terminating" } else { "Active" }.to_string();
         if !terminating {
-            self.namespaces.lock().insert(ns.to_string(), (phase.clone(), Instant::now()));
+            self.namespaces
+                .lock()
+                .insert(ns.to_string(), (phase.clone(), Instant::now()));
         }
         Ok(Some(phase))
     }
@@ -130,9 +146,13 @@ impl ApiState {
                     "creationTimestamp": object::now_rfc3339(),
                     "labels": {"kubernetes.io/metadata.name": ns}},
                 "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
-            self.create_if_absent(&format!("/core/namespaces/{ns}"), &obj).await?;
+            self.create_if_absent(&format!("/core/namespaces/{ns}"), &obj)
+                .await?;
         }
-        let services = self.store.list("/core/services/", ListOptions::default()).await?;
+        let services = self
+            .store
+            .list("/core/services/", ListOptions::default())
+            .await?;
         for kv in &services.items {
             if let Ok(svc) = serde_json::from_slice::<Value>(&kv.value) {
                 let (ips, ports) = admission_holdings(&svc);
@@ -148,16 +168,19 @@ impl ApiState {
                 "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster",
                 "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": self.config.secure_port}]},
             "status": {"loadBalancer": {}}});
-        if self.create_if_absent("/core/services/default/kubernetes", &svc).await? {
-            if let Ok(addr) = ip.parse() {
-                self.services.mark_used(&[addr], &[]);
-            }
+        if self
+            .create_if_absent("/core/services/default/kubernetes", &svc)
+            .await?
+            && let Ok(addr) = ip.parse()
+        {
+            self.services.mark_used(&[addr], &[]);
         }
         self.refresh_crds().await
     }
 
     async fn create_if_absent(&self, key: &str, obj: &Value) -> Result<bool, StoreError> {
-        let stored = object::encode_stored(obj).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+        let stored =
+            object::encode_stored(obj).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
         match self.store.create(key, stored).await {
             Ok(_) => Ok(true),
             Err(StoreError::AlreadyExists { .. }) => Ok(false),
@@ -172,16 +195,20 @@ impl ApiState {
         let crds = self.store.list(prefix, ListOptions::default()).await?;
         let mut extra = Vec::new();
         for kv in &crds.items {
-            let Ok(mut crd) = object::decode(kv) else { continue };
+            let Ok(mut crd) = object::decode(kv) else {
+                continue;
+            };
             if object::get(&crd, &["metadata", "deletionTimestamp"]).is_some() {
                 self.finish_crd_deletion(kv, crd).await?;
                 continue;
             }
             if !custom::is_established(&crd) {
                 crd["status"] = custom::established_status(&crd);
-                let stored = object::encode_stored(&crd).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+                let stored = object::encode_stored(&crd)
+                    .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
                 match self.store.update(&kv.key, stored, kv.mod_revision).await {
-                    Ok(_) | Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound { .. }) => {}
+                    Ok(_) | Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound { .. }) => {
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -192,16 +219,29 @@ impl ApiState {
         Ok(())
     }
 
-    async fn finish_crd_deletion(&self, kv: &berth_store::KeyValue, mut crd: Value) -> Result<(), StoreError> {
+    async fn finish_crd_deletion(
+        &self,
+        kv: &berth_store::KeyValue,
+        mut crd: Value,
+    ) -> Result<(), StoreError> {
         custom::delete_objects(self.store.as_ref(), &crd).await?;
-        let rest: Vec<String> =
-            object::finalizers(&crd).into_iter().filter(|f| f != custom::CLEANUP_FINALIZER).collect();
+        let rest: Vec<String> = object::finalizers(&crd)
+            .into_iter()
+            .filter(|f| f != custom::CLEANUP_FINALIZER)
+            .collect();
         let result = if rest.is_empty() {
-            self.store.delete(&kv.key, Some(kv.mod_revision)).await.map(|_| ())
+            self.store
+                .delete(&kv.key, Some(kv.mod_revision))
+                .await
+                .map(|_| ())
         } else {
             object::set(&mut crd, &["metadata", "finalizers"], json!(rest));
-            let stored = object::encode_stored(&crd).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
-            self.store.update(&kv.key, stored, kv.mod_revision).await.map(|_| ())
+            let stored = object::encode_stored(&crd)
+                .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+            self.store
+                .update(&kv.key, stored, kv.mod_revision)
+                .await
+                .map(|_| ())
         };
         match result {
             Ok(()) | Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound { .. }) => Ok(()),

@@ -79,7 +79,11 @@ fn column(name: &str, ty: &str, format: &str, description: &str, priority: i64) 
 }
 
 fn path_value(obj: &Value, json_path: &str) -> Value {
-    let path: Vec<&str> = json_path.trim_start_matches('.').split('.').filter(|s| !s.is_empty()).collect();
+    let path: Vec<&str> = json_path
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .collect();
     object::get(obj, &path).cloned().unwrap_or(Value::Null)
 }
 
@@ -95,15 +99,26 @@ pub fn build(res: &Resource, objects: &[Value], meta: Value, req: TableRequest) 
     for c in &res.printer_columns {
         let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let priority = c.get("priority").and_then(Value::as_i64).unwrap_or(0);
-        columns.push(column(&s("name"), &s("type"), &s("format"), &s("description"), priority));
+        columns.push(column(
+            &s("name"),
+            &s("type"),
+            &s("format"),
+            &s("description"),
+            priority,
+        ));
     }
     columns.push(column("Age", "date", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0));
     let rows: Vec<Value> = objects
         .iter()
         .map(|obj| {
-            let mut cells = vec![json!(object::get_str(obj, &["metadata", "name"]).unwrap_or(""))];
+            let mut cells = vec![json!(
+                object::get_str(obj, &["metadata", "name"]).unwrap_or("")
+            )];
             for c in &res.printer_columns {
-                cells.push(path_value(obj, c.get("jsonPath").and_then(Value::as_str).unwrap_or("")));
+                cells.push(path_value(
+                    obj,
+                    c.get("jsonPath").and_then(Value::as_str).unwrap_or(""),
+                ));
             }
             cells.push(json!(age(obj)));
             let mut row = json!({"cells": cells});
@@ -130,8 +145,17 @@ mod tests {
 
     #[test]
     fn durations_print_as_kubectl_prints_them() {
-        let cases = [(5, "5s"), (119, "119s"), (125, "2m5s"), (600, "10m"), (3 * 3600 + 60, "3h1m"),
-            (10 * 3600, "10h"), (3 * 86400 + 3600, "3d1h"), (30 * 86400, "30d"), (3 * 365 * 86400, "3y")];
+        let cases = [
+            (5, "5s"),
+            (119, "119s"),
+            (125, "2m5s"),
+            (600, "10m"),
+            (3 * 3600 + 60, "3h1m"),
+            (10 * 3600, "10h"),
+            (3 * 86400 + 3600, "3d1h"),
+            (30 * 86400, "30d"),
+            (3 * 365 * 86400, "3y"),
+        ];
         for (secs, want) in cases {
             assert_eq!(human_duration(secs), want, "for {secs}s");
         }

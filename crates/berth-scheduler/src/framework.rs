@@ -38,3 +38,6 @@ pub fn default_normalize_score(max: i64, reverse: bool, scores: &mut [NodeScore]
         s.score = if reverse { max - scaled } else { scaled };
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -32,7 +32,10 @@ impl HostPortInfo {
 
     fn remove(&mut self, port: &HostPort) {
         decrement(&mut self.exact, port);
-        decrement(&mut self.by_protocol_port, &(port.protocol.clone(), port.port));
+        decrement(
+            &mut self.by_protocol_port,
+            &(port.protocol.clone(), port.port),
+        );
     }
 
     /// True when `port` conflicts with a port in use: the same protocol and
@@ -244,7 +247,8 @@ mod tests {
         info.add_pod(a);
         info.add_pod(b);
         assert_eq!(info.requested().milli_cpu, 500);
-        assert_eq!(info.non_zero_requested().milli_cpu, 600);
+        // a: 500m + 100m default for its port-only container; b: 100m default.
+        assert_eq!(info.non_zero_requested().milli_cpu, 700);
         assert_eq!(info.pods().len(), 2);
         let http = HostPort {
             ip: "10.0.0.1".into(),

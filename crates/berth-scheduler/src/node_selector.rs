@@ -88,7 +88,10 @@ impl CompiledTerm {
             .map(|req| {
                 let compiled = CompiledRequirement::compile(req)?;
                 let supported = compiled.key == FIELD_METADATA_NAME
-                    && matches!(compiled.operator, NodeOperator::In(_) | NodeOperator::NotIn(_));
+                    && matches!(
+                        compiled.operator,
+                        NodeOperator::In(_) | NodeOperator::NotIn(_)
+                    );
                 supported.then_some(compiled)
             })
             .collect::<Option<Vec<_>>>();
@@ -148,7 +151,10 @@ impl RequiredNodeAffinity {
         let selector = spec
             .and_then(|s| s.affinity.as_ref())
             .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref());
+            .and_then(|na| {
+                na.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            });
         Self {
             labels,
             terms: selector.map(compile_selector),
@@ -166,7 +172,11 @@ impl RequiredNodeAffinity {
             let Some(node_labels) = node.metadata.labels.as_ref() else {
                 return false;
             };
-            if !self.labels.iter().all(|(k, v)| node_labels.get(k) == Some(v)) {
+            if !self
+                .labels
+                .iter()
+                .all(|(k, v)| node_labels.get(k) == Some(v))
+            {
                 return false;
             }
         }

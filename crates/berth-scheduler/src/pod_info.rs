@@ -137,22 +137,34 @@ impl PodInfo {
         let anti = affinity.and_then(|a| a.pod_anti_affinity.as_ref());
         let required_affinity = compile_terms(
             &pod,
-            pod_affinity.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_deref()),
+            pod_affinity.and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_deref()
+            }),
         )
         .map_err(selector_err)?;
         let required_anti_affinity = compile_terms(
             &pod,
-            anti.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_deref()),
+            anti.and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_deref()
+            }),
         )
         .map_err(selector_err)?;
         let preferred_affinity = compile_weighted(
             &pod,
-            pod_affinity.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_deref()),
+            pod_affinity.and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_deref()
+            }),
         )
         .map_err(selector_err)?;
         let preferred_anti_affinity = compile_weighted(
             &pod,
-            anti.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_deref()),
+            anti.and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_deref()
+            }),
         )
         .map_err(selector_err)?;
         let host_ports = host_ports(&pod);

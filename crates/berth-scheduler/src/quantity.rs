@@ -12,7 +12,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QuantityError {
     /// The string is not a quantity.
-    #[error("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {0:?}")]
+    #[error(
+        "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {0:?}"
+    )]
     Invalid(String),
     /// The mantissa has more digits than can be represented exactly.
     #[error("quantity {0:?} has too many significant digits")]
@@ -156,11 +158,15 @@ mod tests {
     use super::*;
 
     fn units(text: &str) -> i64 {
-        ParsedQuantity::parse(text).map(|q| q.value()).unwrap_or(-999)
+        ParsedQuantity::parse(text)
+            .map(|q| q.value())
+            .unwrap_or(-999)
     }
 
     fn millis(text: &str) -> i64 {
-        ParsedQuantity::parse(text).map(|q| q.milli_value()).unwrap_or(-999)
+        ParsedQuantity::parse(text)
+            .map(|q| q.milli_value())
+            .unwrap_or(-999)
     }
 
     #[test]
@@ -222,7 +228,9 @@ mod tests {
 
     #[test]
     fn malformed_quantities_should_be_rejected() {
-        for text in ["", "abc", "1.2.3", "1Zi", "1e", "1e+", ".", "1 Gi", "--1", "1ki"] {
+        for text in [
+            "", "abc", "1.2.3", "1Zi", "1e", "1e+", ".", "1 Gi", "--1", "1ki",
+        ] {
             assert!(ParsedQuantity::parse(text).is_err(), "{text:?} should fail");
         }
     }

@@ -195,7 +195,10 @@ fn container_requests(
     container: &Container,
     missing: MissingRequests,
 ) -> Result<Resource, ResourceError> {
-    let list = container.resources.as_ref().and_then(|r| r.requests.as_ref());
+    let list = container
+        .resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref());
     let mut resource = match list {
         Some(list) => Resource::from_list(list)?,
         None => Resource::default(),
@@ -262,7 +265,11 @@ mod tests {
 
     #[test]
     fn overhead_should_be_added_after_the_max() {
-        let p = pod("a").req("100m", "100Mi").init("1", "10Mi").overhead("250m", "20Mi").build();
+        let p = pod("a")
+            .req("100m", "100Mi")
+            .init("1", "10Mi")
+            .overhead("250m", "20Mi")
+            .build();
         let r = requests(&p);
         assert_eq!((r.milli_cpu, r.memory), (1250, 120 * MI));
     }
@@ -281,7 +288,10 @@ mod tests {
         let scored = pod_requests(&p, MissingRequests::NonZeroDefaults).unwrap_or_default();
         assert_eq!(
             (scored.milli_cpu, scored.memory),
-            (2 * DEFAULT_MILLI_CPU_REQUEST, DEFAULT_MEMORY_REQUEST + 64 * MI)
+            (
+                2 * DEFAULT_MILLI_CPU_REQUEST,
+                DEFAULT_MEMORY_REQUEST + 64 * MI
+            )
         );
     }
 }

@@ -221,7 +221,11 @@ mod tests {
 
     #[test]
     fn invalid_operators_and_values_should_be_rejected() {
-        for e in [expr("a", "Gt", &["1"]), expr("a", "In", &[]), expr("a", "Exists", &["x"])] {
+        for e in [
+            expr("a", "Gt", &["1"]),
+            expr("a", "In", &[]),
+            expr("a", "Exists", &["x"]),
+        ] {
             let api = metav1::LabelSelector {
                 match_expressions: Some(vec![e]),
                 match_labels: None,

@@ -76,7 +76,8 @@ impl Snapshot {
             self.index.insert(moved.name().to_owned(), i);
         }
         if !removed.pods().is_empty() {
-            self.pending.insert(name.to_owned(), removed.pods().to_vec());
+            self.pending
+                .insert(name.to_owned(), removed.pods().to_vec());
         }
         true
     }
@@ -200,7 +201,11 @@ mod tests {
     fn pods_bound_before_their_node_is_known_should_attach_when_it_arrives() {
         let mut snapshot = Snapshot::new();
         snapshot.add_pod(pod("a").req("1", "1Gi").info(), "n1");
-        assert!(snapshot.upsert_node(node("n1").cap("4", "8Gi").build()).is_ok());
+        assert!(
+            snapshot
+                .upsert_node(node("n1").cap("4", "8Gi").build())
+                .is_ok()
+        );
         let n1 = snapshot.node_by_name("n1").map(|n| n.requested().milli_cpu);
         assert_eq!(n1, Some(1000));
     }

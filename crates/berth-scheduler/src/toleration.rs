@@ -73,7 +73,10 @@ mod tests {
 
     #[test]
     fn prefer_no_schedule_taints_should_not_block() {
-        let taints = [taint("a", "", PREFER_NO_SCHEDULE), taint("b", "x", NO_EXECUTE)];
+        let taints = [
+            taint("a", "", PREFER_NO_SCHEDULE),
+            taint("b", "x", NO_EXECUTE),
+        ];
         let found = find_untolerated_hard_taint(&taints, &[]);
         assert_eq!(found.map(|t| t.key.as_str()), Some("b"));
         let tols = [toleration("b", "Exists", "", "")];

@@ -15,13 +15,21 @@ pub struct KubectlOutput {
 impl KubectlOutput {
     /// Panics with both streams unless kubectl succeeded; returns stdout.
     pub fn ok(self) -> String {
-        assert!(self.success, "kubectl failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert!(
+            self.success,
+            "kubectl failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self.stdout
     }
 
     /// Panics unless kubectl failed; returns stderr.
     pub fn err(self) -> String {
-        assert!(!self.success, "kubectl unexpectedly succeeded:\n{}", self.stdout);
+        assert!(
+            !self.success,
+            "kubectl unexpectedly succeeded:\n{}",
+            self.stdout
+        );
         self.stderr
     }
 }
@@ -35,14 +43,24 @@ pub struct Kubectl {
 
 impl Kubectl {
     pub fn new(kubeconfig: &Path) -> Self {
-        let cache_dir = kubeconfig.parent().unwrap_or(Path::new("/tmp")).join("kubectl-cache");
-        Self { kubeconfig: kubeconfig.to_path_buf(), cache_dir }
+        let cache_dir = kubeconfig
+            .parent()
+            .unwrap_or(Path::new("/tmp"))
+            .join("kubectl-cache");
+        Self {
+            kubeconfig: kubeconfig.to_path_buf(),
+            cache_dir,
+        }
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let bin = std::env::var("KUBECTL").unwrap_or_else(|_| "/usr/bin/kubectl".into());
         let mut cmd = Command::new(bin);
-        cmd.arg("--kubeconfig").arg(&self.kubeconfig).arg("--cache-dir").arg(&self.cache_dir).args(args);
+        cmd.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(&self.cache_dir)
+            .args(args);
         cmd
     }
 
@@ -54,9 +72,13 @@ impl Kubectl {
     /// Runs kubectl with `stdin` fed to it (for `-f -`).
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> KubectlOutput {
         let mut cmd = self.command(args);
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => panic!("cannot run kubectl: {e}"),
@@ -77,6 +99,10 @@ impl Kubectl {
 
     /// Starts kubectl in the background (e.g. `get -w`), stdout piped.
     pub fn spawn(&self, args: &[&str]) -> std::io::Result<std::process::Child> {
-        self.command(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
     }
 }

@@ -40,7 +40,14 @@ impl TestServer {
 
     fn spawn(&mut self, port: u16) -> Result<()> {
         let mut child = Command::new(&self.binary)
-            .args(["server", "--bind-address", "127.0.0.1", "--secure-port", &port.to_string(), "--data-dir"])
+            .args([
+                "server",
+                "--bind-address",
+                "127.0.0.1",
+                "--secure-port",
+                &port.to_string(),
+                "--data-dir",
+            ])
             .arg(&self.data_dir)
             .args(&self.extra_args)
             .env("BERTH_LOG", "warn")

@@ -9,7 +9,11 @@ use berth_apiserver::{Cidr, ServerConfig};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "berth", version, about = "Berth: a Kubernetes-compatible container platform in one binary")]
+#[command(
+    name = "berth",
+    version,
+    about = "Berth: a Kubernetes-compatible container platform in one binary"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -17,11 +21,24 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run a whole single-node cluster in this process (today: the API
+    /// server on the embedded store; the other components join as they land).
+    Up(UpArgs),
     /// Run the API server on the embedded store.
     Server(ServerArgs),
     /// Run a benchmark and print its figures.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UpArgs {
+    /// Where everything Berth keeps lives.
+    #[arg(long, default_value = "/var/lib/berth")]
+    pub data_dir: PathBuf,
+    /// The HTTPS port of the API server.
+    #[arg(long, default_value_t = 6443)]
+    pub secure_port: u16,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -65,16 +82,25 @@ impl ServerArgs {
         config.service_cluster_ip_range = range;
         config.service_node_port_range = ports;
         config.token_auth_file = self.token_auth_file.clone();
-        config.min_request_timeout = std::time::Duration::from_secs(self.min_request_timeout.max(1));
+        config.min_request_timeout =
+            std::time::Duration::from_secs(self.min_request_timeout.max(1));
         config.max_requests_inflight = self.max_requests_inflight.max(1);
         Ok(config)
     }
 }
 
 fn parse_port_range(s: &str) -> Result<(u16, u16)> {
-    let (lo, hi) = s.split_once('-').with_context(|| format!("--service-node-port-range {s:?}: want LOW-HIGH"))?;
-    let lo: u16 = lo.trim().parse().with_context(|| format!("--service-node-port-range {s:?}: bad low port"))?;
-    let hi: u16 = hi.trim().parse().with_context(|| format!("--service-node-port-range {s:?}: bad high port"))?;
+    let (lo, hi) = s
+        .split_once('-')
+        .with_context(|| format!("--service-node-port-range {s:?}: want LOW-HIGH"))?;
+    let lo: u16 = lo
+        .trim()
+        .parse()
+        .with_context(|| format!("--service-node-port-range {s:?}: bad low port"))?;
+    let hi: u16 = hi
+        .trim()
+        .parse()
+        .with_context(|| format!("--service-node-port-range {s:?}: bad high port"))?;
     if lo == 0 || lo > hi {
         bail!("--service-node-port-range {s:?}: low must be positive and not above high");
     }
@@ -83,6 +109,7 @@ fn parse_port_range(s: &str) -> Result<(u16, u16)> {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Up(args) => run_up(args).await,
         Command::Server(args) => run_server(args).await,
         Command::Bench(b) => crate::bench::run(b).await,
     }
@@ -90,11 +117,33 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 async fn run_server(args: ServerArgs) -> Result<()> {
     let config = args.config()?;
-    let server = berth_apiserver::start(config).await.context("starting the API server")?;
+    let server = berth_apiserver::start(config)
+        .await
+        .context("starting the API server")?;
     println!("berth: API server listening on https://{}", server.addr);
     println!("berth: admin kubeconfig: {}", server.kubeconfig.display());
     wait_for_signal().await;
     tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn run_up(args: UpArgs) -> Result<()> {
+    let mut config = ServerConfig::new(args.data_dir.join("server"));
+    config.secure_port = args.secure_port;
+    let server = berth_apiserver::start(config)
+        .await
+        .context("starting the API server")?;
+    println!(
+        "berth: cluster is up; API server on https://{}",
+        server.addr
+    );
+    println!("berth: kubeconfig: {}", server.kubeconfig.display());
+    println!(
+        "berth: try: KUBECONFIG={} kubectl get namespaces",
+        server.kubeconfig.display()
+    );
+    wait_for_signal().await;
     server.shutdown().await;
     Ok(())
 }
@@ -117,7 +166,10 @@ mod tests {
 
     #[test]
     fn node_port_ranges_parse_and_bad_ones_are_refused() {
-        assert_eq!(parse_port_range("30000-32767").expect("valid"), (30000, 32767));
+        assert_eq!(
+            parse_port_range("30000-32767").expect("valid"),
+            (30000, 32767)
+        );
         assert!(parse_port_range("32767-30000").is_err());
         assert!(parse_port_range("abc").is_err());
     }

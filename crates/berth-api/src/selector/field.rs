@@ -42,17 +42,27 @@ impl FieldSelector {
         let mut terms = Vec::new();
         for part in parts.iter().filter(|p| !p.is_empty()) {
             let Some((field, operator, raw)) = split_term(part) else {
-                return Err(SelectorError(format!("invalid selector: '{s}'; can't understand '{part}'")));
+                return Err(SelectorError(format!(
+                    "invalid selector: '{s}'; can't understand '{part}'"
+                )));
             };
             let value = unescape(raw)?;
-            terms.push(FieldTerm { field: field.to_string(), operator, value });
+            terms.push(FieldTerm {
+                field: field.to_string(),
+                operator,
+                value,
+            });
         }
         Ok(FieldSelector { terms })
     }
 
     /// A selector of one `field=value` term.
     pub fn equals(field: &str, value: &str) -> Self {
-        let term = FieldTerm { field: field.to_string(), operator: FieldOperator::Equals, value: value.to_string() };
+        let term = FieldTerm {
+            field: field.to_string(),
+            operator: FieldOperator::Equals,
+            value: value.to_string(),
+        };
         FieldSelector { terms: vec![term] }
     }
 
@@ -97,7 +107,11 @@ impl fmt::Display for FieldSelector {
             .terms
             .iter()
             .map(|t| {
-                let op = if t.operator == FieldOperator::Equals { "=" } else { "!=" };
+                let op = if t.operator == FieldOperator::Equals {
+                    "="
+                } else {
+                    "!="
+                };
                 format!("{}{op}{}", t.field, escape(&t.value))
             })
             .collect();
@@ -150,17 +164,23 @@ fn unescape(raw: &str) -> Result<String, SelectorError> {
                 escaped = false;
             }
             (true, other) => {
-                return Err(SelectorError(format!("invalid field selector: invalid escape sequence: \\{other}")));
+                return Err(SelectorError(format!(
+                    "invalid field selector: invalid escape sequence: \\{other}"
+                )));
             }
             (false, '\\') => escaped = true,
             (false, ',' | '=') => {
-                return Err(SelectorError(format!("invalid field selector: unescaped character: {c}")));
+                return Err(SelectorError(format!(
+                    "invalid field selector: unescaped character: {c}"
+                )));
             }
             (false, other) => out.push(other),
         }
     }
     if escaped {
-        return Err(SelectorError("invalid field selector: invalid escape sequence: \\".to_string()));
+        return Err(SelectorError(
+            "invalid field selector: invalid escape sequence: \\".to_string(),
+        ));
     }
     Ok(out)
 }

@@ -19,7 +19,10 @@ impl LabelSelector {
     /// Parses `?labelSelector=` syntax, e.g. `app=web,tier in (a,b),!canary`.
     /// The empty string selects everything.
     pub fn parse(s: &str) -> Result<Self, SelectorError> {
-        let mut parser = Parser { tokens: tokenize(s), position: 0 };
+        let mut parser = Parser {
+            tokens: tokenize(s),
+            position: 0,
+        };
         let mut requirements = parser.requirements()?;
         requirements.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(LabelSelector { requirements })
@@ -30,7 +33,11 @@ impl LabelSelector {
     pub fn from_meta(sel: &meta::LabelSelector) -> Result<Self, SelectorError> {
         let mut requirements = Vec::new();
         for (key, value) in sel.match_labels.iter().flatten() {
-            requirements.push(Requirement::new(key, Operator::Equals, vec![value.clone()])?);
+            requirements.push(Requirement::new(
+                key,
+                Operator::Equals,
+                vec![value.clone()],
+            )?);
         }
         for expr in sel.match_expressions.iter().flatten() {
             let operator = match expr.operator.as_str() {
@@ -38,7 +45,11 @@ impl LabelSelector {
                 "NotIn" => Operator::NotIn,
                 "Exists" => Operator::Exists,
                 "DoesNotExist" => Operator::DoesNotExist,
-                other => return Err(SelectorError(format!("{other:?} is not a valid label selector operator"))),
+                other => {
+                    return Err(SelectorError(format!(
+                        "{other:?} is not a valid label selector operator"
+                    )));
+                }
             };
             let values = expr.values.clone().unwrap_or_default();
             requirements.push(Requirement::new(&expr.key, operator, values)?);
@@ -82,7 +93,12 @@ fn found(token: &Token, expected: &str) -> SelectorError {
 impl Parser {
     /// The next token where a value may stand: keywords read as identifiers.
     fn peek_value(&self) -> Token {
-        as_value(self.tokens.get(self.position).cloned().unwrap_or(Token::End))
+        as_value(
+            self.tokens
+                .get(self.position)
+                .cloned()
+                .unwrap_or(Token::End),
+        )
     }
 
     fn next_value(&mut self) -> Token {
@@ -90,7 +106,11 @@ impl Parser {
     }
 
     fn next_raw(&mut self) -> Token {
-        let token = self.tokens.get(self.position).cloned().unwrap_or(Token::End);
+        let token = self
+            .tokens
+            .get(self.position)
+            .cloned()
+            .unwrap_or(Token::End);
         self.position = (self.position + 1).min(self.tokens.len());
         token
     }
@@ -164,7 +184,10 @@ impl Parser {
     fn value_set(&mut self) -> Result<Vec<String>, SelectorError> {
         let open = self.next_value();
         if open != Token::OpenPar {
-            return Err(SelectorError(format!("found '{}' expected: '('", open.literal())));
+            return Err(SelectorError(format!(
+                "found '{}' expected: '('",
+                open.literal()
+            )));
         }
         match self.peek_value() {
             Token::Identifier(_) | Token::Comma => {

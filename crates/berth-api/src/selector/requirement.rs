@@ -31,7 +31,11 @@ pub struct Requirement {
 impl Requirement {
     /// A checked requirement: a qualified-name key, valid label values, and
     /// as many values as the operator takes.
-    pub fn new(key: &str, operator: Operator, values: Vec<String>) -> Result<Requirement, SelectorError> {
+    pub fn new(
+        key: &str,
+        operator: Operator,
+        values: Vec<String>,
+    ) -> Result<Requirement, SelectorError> {
         let mut errs = Vec::new();
         let key_errs = qualified_name(key);
         if !key_errs.is_empty() {
@@ -43,7 +47,11 @@ impl Requirement {
         for (i, value) in values.iter().enumerate() {
             let value_errs = label_value(value);
             if !value_errs.is_empty() {
-                errs.push(FieldError::invalid(&format!("values[{i}][{key}]"), value.as_str(), &value_errs.join("; ")));
+                errs.push(FieldError::invalid(
+                    &format!("values[{i}][{key}]"),
+                    value.as_str(),
+                    &value_errs.join("; "),
+                ));
             }
         }
         if !errs.is_empty() {
@@ -53,7 +61,11 @@ impl Requirement {
         let mut values = values;
         values.sort();
         values.dedup();
-        Ok(Requirement { key: key.to_string(), operator, values })
+        Ok(Requirement {
+            key: key.to_string(),
+            operator,
+            values,
+        })
     }
 
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
@@ -75,7 +87,11 @@ impl Requirement {
         let Some(bound) = self.values.first().and_then(|v| v.parse::<i64>().ok()) else {
             return false;
         };
-        if self.operator == Operator::GreaterThan { actual > bound } else { actual < bound }
+        if self.operator == Operator::GreaterThan {
+            actual > bound
+        } else {
+            actual < bound
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::kind::{Generation, KindStrategy};
 use crate::resource::Scope::Cluster;
 use crate::validation::{ErrorList, FIELD_IMMUTABLE, FieldError};
-use crate::wire::{default_at, list_at_mut, str_at};
+use crate::wire::{default_at, str_at};
 
 pub(super) static CUSTOM_RESOURCE_DEFINITION: KindStrategy = KindStrategy {
     status: true,
@@ -14,24 +14,33 @@ pub(super) static CUSTOM_RESOURCE_DEFINITION: KindStrategy = KindStrategy {
     default: default_definition,
     validate: crate::crd::validate_definition,
     validate_update: validate_definition_update,
-    ..KindStrategy::typed::<apiextensions::CustomResourceDefinition>("CustomResourceDefinition", Cluster)
+    ..KindStrategy::typed::<apiextensions::CustomResourceDefinition>(
+        "CustomResourceDefinition",
+        Cluster,
+    )
 };
 
 /// singular from kind, listKind `<Kind>List`, conversion `None`.
 fn default_definition(obj: &mut Value) {
     let kind = str_at(obj, &["spec", "names", "kind"]).to_string();
     if !kind.is_empty() {
-        default_at(obj, &["spec", "names", "singular"], json!(kind.to_lowercase()));
-        default_at(obj, &["spec", "names", "listKind"], json!(format!("{kind}List")));
+        default_at(
+            obj,
+            &["spec", "names", "singular"],
+            json!(kind.to_lowercase()),
+        );
+        default_at(
+            obj,
+            &["spec", "names", "listKind"],
+            json!(format!("{kind}List")),
+        );
     }
     default_at(obj, &["spec", "conversion", "strategy"], json!("None"));
-    if let Some(port) = obj.pointer_mut("/spec/conversion/webhook/clientConfig/service").filter(|s| s.is_object()) {
+    if let Some(port) = obj
+        .pointer_mut("/spec/conversion/webhook/clientConfig/service")
+        .filter(|s| s.is_object())
+    {
         default_at(port, &["port"], json!(443));
-    }
-    for version in list_at_mut(obj, &["spec", "versions"]).into_iter().flatten() {
-        if let Some(service) = version.pointer_mut("/schema").filter(|s| s.is_null()) {
-            *service = json!({});
-        }
     }
 }
 
@@ -40,7 +49,11 @@ fn validate_definition_update(new: &Value, old: &Value) -> ErrorList {
     for field in ["group", "scope"] {
         let (n, o) = (str_at(new, &["spec", field]), str_at(old, &["spec", field]));
         if n != o {
-            errs.push(FieldError::invalid(&format!("spec.{field}"), n, FIELD_IMMUTABLE));
+            errs.push(FieldError::invalid(
+                &format!("spec.{field}"),
+                n,
+                FIELD_IMMUTABLE,
+            ));
         }
     }
     errs

@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use super::kind::{Generation, KindStrategy};
 use super::pod::default_pod_template;
-use super::workload::{non_negative, selector_unchanged, status_replicas, validate_selector_and_template};
+use super::workload::{
+    non_negative, selector_unchanged, status_replicas, validate_selector_and_template,
+};
 use crate::resource::Scope::Namespaced;
 use crate::validation::{ErrorList, FieldError};
 use crate::wire::{default_at, object_at, str_at};
@@ -65,8 +67,16 @@ fn default_deployment(obj: &mut Value) {
     default_at(obj, &["spec", "replicas"], json!(1));
     default_at(obj, &["spec", "strategy", "type"], json!("RollingUpdate"));
     if str_at(obj, &["spec", "strategy", "type"]) == "RollingUpdate" {
-        default_at(obj, &["spec", "strategy", "rollingUpdate", "maxUnavailable"], json!("25%"));
-        default_at(obj, &["spec", "strategy", "rollingUpdate", "maxSurge"], json!("25%"));
+        default_at(
+            obj,
+            &["spec", "strategy", "rollingUpdate", "maxUnavailable"],
+            json!("25%"),
+        );
+        default_at(
+            obj,
+            &["spec", "strategy", "rollingUpdate", "maxSurge"],
+            json!("25%"),
+        );
     }
     default_at(obj, &["spec", "revisionHistoryLimit"], json!(10));
     default_at(obj, &["spec", "progressDeadlineSeconds"], json!(600));
@@ -81,14 +91,37 @@ fn default_replica_set(obj: &mut Value) {
 fn default_stateful_set(obj: &mut Value) {
     default_at(obj, &["spec", "replicas"], json!(1));
     default_at(obj, &["spec", "podManagementPolicy"], json!("OrderedReady"));
-    default_at(obj, &["spec", "updateStrategy", "type"], json!("RollingUpdate"));
+    default_at(
+        obj,
+        &["spec", "updateStrategy", "type"],
+        json!("RollingUpdate"),
+    );
     if str_at(obj, &["spec", "updateStrategy", "type"]) == "RollingUpdate" {
-        default_at(obj, &["spec", "updateStrategy", "rollingUpdate", "partition"], json!(0));
+        default_at(
+            obj,
+            &["spec", "updateStrategy", "rollingUpdate", "partition"],
+            json!(0),
+        );
     }
     default_at(obj, &["spec", "revisionHistoryLimit"], json!(10));
-    default_at(obj, &["spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"], json!("Retain"));
-    default_at(obj, &["spec", "persistentVolumeClaimRetentionPolicy", "whenScaled"], json!("Retain"));
-    if let Some(claims) = obj.pointer_mut("/spec/volumeClaimTemplates").and_then(Value::as_array_mut) {
+    default_at(
+        obj,
+        &[
+            "spec",
+            "persistentVolumeClaimRetentionPolicy",
+            "whenDeleted",
+        ],
+        json!("Retain"),
+    );
+    default_at(
+        obj,
+        &["spec", "persistentVolumeClaimRetentionPolicy", "whenScaled"],
+        json!("Retain"),
+    );
+    if let Some(claims) = obj
+        .pointer_mut("/spec/volumeClaimTemplates")
+        .and_then(Value::as_array_mut)
+    {
         for claim in claims {
             default_at(claim, &["spec", "volumeMode"], json!("Filesystem"));
             default_at(claim, &["status", "phase"], json!("Pending"));
@@ -98,10 +131,22 @@ fn default_stateful_set(obj: &mut Value) {
 }
 
 fn default_daemon_set(obj: &mut Value) {
-    default_at(obj, &["spec", "updateStrategy", "type"], json!("RollingUpdate"));
+    default_at(
+        obj,
+        &["spec", "updateStrategy", "type"],
+        json!("RollingUpdate"),
+    );
     if str_at(obj, &["spec", "updateStrategy", "type"]) == "RollingUpdate" {
-        default_at(obj, &["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"], json!(1));
-        default_at(obj, &["spec", "updateStrategy", "rollingUpdate", "maxSurge"], json!(0));
+        default_at(
+            obj,
+            &["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"],
+            json!(1),
+        );
+        default_at(
+            obj,
+            &["spec", "updateStrategy", "rollingUpdate", "maxSurge"],
+            json!(0),
+        );
     }
     default_at(obj, &["spec", "revisionHistoryLimit"], json!(10));
     default_spec_template(obj);
@@ -117,13 +162,30 @@ fn validate_counts(spec: &Value, fields: &[&str]) -> ErrorList {
 
 fn validate_deployment(obj: &Value) -> ErrorList {
     let spec = spec(obj);
-    let mut errs = validate_counts(spec, &["replicas", "minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"]);
+    let mut errs = validate_counts(
+        spec,
+        &[
+            "replicas",
+            "minReadySeconds",
+            "revisionHistoryLimit",
+            "progressDeadlineSeconds",
+        ],
+    );
     errs.extend(validate_selector_and_template(spec, "deployment"));
-    errs.extend(validate_deployment_strategy(spec.get("strategy").unwrap_or(&Value::Null)));
+    errs.extend(validate_deployment_strategy(
+        spec.get("strategy").unwrap_or(&Value::Null),
+    ));
     let deadline = spec.get("progressDeadlineSeconds").and_then(Value::as_i64);
-    let min_ready = spec.get("minReadySeconds").and_then(Value::as_i64).unwrap_or(0);
+    let min_ready = spec
+        .get("minReadySeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     if let Some(deadline) = deadline.filter(|d| *d <= min_ready) {
-        errs.push(FieldError::invalid("spec.progressDeadlineSeconds", deadline, "must be greater than minReadySeconds"));
+        errs.push(FieldError::invalid(
+            "spec.progressDeadlineSeconds",
+            deadline,
+            "must be greater than minReadySeconds",
+        ));
     }
     errs
 }
@@ -137,9 +199,16 @@ fn validate_deployment_strategy(strategy: &Value) -> ErrorList {
             "spec.strategy.rollingUpdate",
             "may not be specified when strategy `type` is 'Recreate'",
         )),
-        ("RollingUpdate", Some(rolling)) => errs.extend(validate_rolling_update(rolling, "spec.strategy.rollingUpdate")),
+        ("RollingUpdate", Some(rolling)) => errs.extend(validate_rolling_update(
+            rolling,
+            "spec.strategy.rollingUpdate",
+        )),
         ("RollingUpdate" | "Recreate" | "", _) => {}
-        (other, _) => errs.push(FieldError::not_supported("spec.strategy.type", other, &["Recreate", "RollingUpdate"])),
+        (other, _) => errs.push(FieldError::not_supported(
+            "spec.strategy.type",
+            other,
+            &["Recreate", "RollingUpdate"],
+        )),
     }
     errs
 }
@@ -165,7 +234,11 @@ fn validate_rolling_update(rolling: &Value, path: &str) -> ErrorList {
     }
     if zero == [true, true] {
         let shown = rolling.get("maxUnavailable").cloned().unwrap_or(json!(0));
-        errs.push(FieldError::invalid(&format!("{path}.maxUnavailable"), shown, "may not be 0 when `maxSurge` is 0"));
+        errs.push(FieldError::invalid(
+            &format!("{path}.maxUnavailable"),
+            shown,
+            "may not be 0 when `maxSurge` is 0",
+        ));
     }
     errs
 }
@@ -188,24 +261,42 @@ fn validate_replica_set(obj: &Value) -> ErrorList {
 
 fn validate_stateful_set(obj: &Value) -> ErrorList {
     let spec = spec(obj);
-    let mut errs = validate_counts(spec, &["replicas", "minReadySeconds", "revisionHistoryLimit"]);
+    let mut errs = validate_counts(
+        spec,
+        &["replicas", "minReadySeconds", "revisionHistoryLimit"],
+    );
     errs.extend(validate_selector_and_template(spec, "statefulset"));
     let policy = str_at(spec, &["podManagementPolicy"]);
     if !policy.is_empty() && !["OrderedReady", "Parallel"].contains(&policy) {
-        errs.push(FieldError::not_supported("spec.podManagementPolicy", policy, &["OrderedReady", "Parallel"]));
+        errs.push(FieldError::not_supported(
+            "spec.podManagementPolicy",
+            policy,
+            &["OrderedReady", "Parallel"],
+        ));
     }
     let update = str_at(spec, &["updateStrategy", "type"]);
     if !update.is_empty() && !["OnDelete", "RollingUpdate"].contains(&update) {
-        errs.push(FieldError::not_supported("spec.updateStrategy.type", update, &["OnDelete", "RollingUpdate"]));
+        errs.push(FieldError::not_supported(
+            "spec.updateStrategy.type",
+            update,
+            &["OnDelete", "RollingUpdate"],
+        ));
     }
-    errs.extend(non_negative_at(spec, &["updateStrategy", "rollingUpdate", "partition"]));
+    errs.extend(non_negative_at(
+        spec,
+        &["updateStrategy", "rollingUpdate", "partition"],
+    ));
     errs
 }
 
 fn non_negative_at(spec: &Value, path: &[&str]) -> ErrorList {
     let value = crate::wire::at(spec, path).and_then(Value::as_i64);
     match value {
-        Some(v) if v < 0 => vec![FieldError::invalid(&format!("spec.{}", path.join(".")), v, super::workload::NON_NEGATIVE)],
+        Some(v) if v < 0 => vec![FieldError::invalid(
+            &format!("spec.{}", path.join(".")),
+            v,
+            super::workload::NON_NEGATIVE,
+        )],
         _ => Vec::new(),
     }
 }
@@ -213,7 +304,14 @@ fn non_negative_at(spec: &Value, path: &[&str]) -> ErrorList {
 /// Only replicas, ordinals, template, updateStrategy, the PVC retention
 /// policy and minReadySeconds of a StatefulSet may change.
 fn validate_stateful_set_update(new: &Value, old: &Value) -> ErrorList {
-    let mutable = ["replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy", "minReadySeconds"];
+    let mutable = [
+        "replicas",
+        "ordinals",
+        "template",
+        "updateStrategy",
+        "persistentVolumeClaimRetentionPolicy",
+        "minReadySeconds",
+    ];
     let strip = |obj: &Value| -> serde_json::Map<String, Value> {
         let mut spec = spec(obj).as_object().cloned().unwrap_or_default();
         spec.retain(|k, _| !mutable.contains(&k.as_str()));
@@ -236,18 +334,29 @@ fn validate_daemon_set(obj: &Value) -> ErrorList {
     match str_at(strategy, &["type"]) {
         "RollingUpdate" => {
             if let Some(rolling) = strategy.get("rollingUpdate").filter(|r| !r.is_null()) {
-                errs.extend(validate_rolling_update(rolling, "spec.updateStrategy.rollingUpdate"));
+                errs.extend(validate_rolling_update(
+                    rolling,
+                    "spec.updateStrategy.rollingUpdate",
+                ));
             }
         }
         "OnDelete" | "" => {}
-        other => errs.push(FieldError::not_supported("spec.updateStrategy.type", other, &["OnDelete", "RollingUpdate"])),
+        other => errs.push(FieldError::not_supported(
+            "spec.updateStrategy.type",
+            other,
+            &["OnDelete", "RollingUpdate"],
+        )),
     }
     errs
 }
 
 fn validate_controller_revision(obj: &Value) -> ErrorList {
     match obj.get("revision").and_then(Value::as_i64) {
-        Some(r) if r < 0 => vec![FieldError::invalid("revision", r, super::workload::NON_NEGATIVE)],
+        Some(r) if r < 0 => vec![FieldError::invalid(
+            "revision",
+            r,
+            super::workload::NON_NEGATIVE,
+        )],
         _ => Vec::new(),
     }
 }
@@ -256,5 +365,12 @@ fn validate_controller_revision_update(new: &Value, old: &Value) -> ErrorList {
     if new.get("data") == old.get("data") {
         return Vec::new();
     }
-    vec![FieldError::invalid("data", Value::String("...".into()), crate::validation::FIELD_IMMUTABLE)]
+    vec![FieldError::invalid(
+        "data",
+        Value::String("...".into()),
+        crate::validation::FIELD_IMMUTABLE,
+    )]
 }
+
+#[cfg(test)]
+mod tests;

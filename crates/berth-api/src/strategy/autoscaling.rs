@@ -1,7 +1,7 @@
 //! HorizontalPodAutoscalers, served at autoscaling/v1 and autoscaling/v2
 //! (decoded by the object's own apiVersion).
 
-use k8s_openapi::api::{autoscaling::v1 as v1, autoscaling::v2 as v2};
+use k8s_openapi::api::{autoscaling::v1, autoscaling::v2};
 use serde_json::{Value, json};
 
 use super::decode::{TypeMismatch, round_trip};
@@ -20,11 +20,13 @@ pub(super) static HORIZONTAL_POD_AUTOSCALER: KindStrategy = KindStrategy {
 };
 
 fn is_v1(obj: &Value) -> bool {
-    obj.get("apiVersion").and_then(Value::as_str) == Some("autoscaling/v1")
+    obj.get("apiVersion").and_then(Value::as_str) == Some(V1)
 }
 
-fn round_trip_by_version(obj: &Value) -> Result<Value, TypeMismatch> {
-    if obj.get("spec").is_some_and(|s| s.get("targetCPUUtilizationPercentage").is_some()) || is_v1(obj) {
+const V1: &str = "autoscaling/v1";
+
+fn round_trip_by_version(obj: &Value, api_version: &str) -> Result<Value, TypeMismatch> {
+    if api_version == V1 {
         round_trip::<v1::HorizontalPodAutoscaler>(obj)
     } else {
         round_trip::<v2::HorizontalPodAutoscaler>(obj)
@@ -41,17 +43,33 @@ fn default_hpa(obj: &mut Value) {
         object_at(obj, &["spec"]).insert("metrics".into(), cpu);
     }
     if obj.pointer("/spec/behavior").is_some_and(Value::is_object) {
-        default_scaling_rules(obj, "scaleUp", 0, json!([{"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}]));
-        default_scaling_rules(obj, "scaleDown", 300, json!([{"type": "Percent", "value": 100, "periodSeconds": 15}]));
+        default_scaling_rules(
+            obj,
+            "scaleUp",
+            0,
+            json!([{"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}]),
+        );
+        default_scaling_rules(
+            obj,
+            "scaleDown",
+            300,
+            json!([{"type": "Percent", "value": 100, "periodSeconds": 15}]),
+        );
     }
 }
 
 fn default_scaling_rules(obj: &mut Value, direction: &str, window: i64, policies: Value) {
-    let path = ["spec", "behavior", direction];
-    default_at(obj, &["spec", "behavior", direction, "stabilizationWindowSeconds"], json!(window));
-    default_at(obj, &["spec", "behavior", direction, "selectPolicy"], json!("Max"));
+    default_at(
+        obj,
+        &["spec", "behavior", direction, "stabilizationWindowSeconds"],
+        json!(window),
+    );
+    default_at(
+        obj,
+        &["spec", "behavior", direction, "selectPolicy"],
+        json!("Max"),
+    );
     default_at(obj, &["spec", "behavior", direction, "policies"], policies);
-    object_at(obj, &path);
 }
 
 fn validate_hpa(obj: &Value) -> ErrorList {
@@ -59,21 +77,44 @@ fn validate_hpa(obj: &Value) -> ErrorList {
     let mut errs = ErrorList::new();
     for field in ["kind", "name"] {
         if str_at(spec, &["scaleTargetRef", field]).is_empty() {
-            errs.push(FieldError::required(&format!("spec.scaleTargetRef.{field}"), ""));
+            errs.push(FieldError::required(
+                &format!("spec.scaleTargetRef.{field}"),
+                "",
+            ));
         }
     }
     let min = spec.get("minReplicas").and_then(Value::as_i64).unwrap_or(1);
     let max = spec.get("maxReplicas").and_then(Value::as_i64).unwrap_or(0);
     if min < 1 {
-        errs.push(FieldError::invalid("spec.minReplicas", min, "must be greater than or equal to 1"));
+        errs.push(FieldError::invalid(
+            "spec.minReplicas",
+            min,
+            "must be greater than or equal to 1",
+        ));
     }
     if max < 1 {
-        errs.push(FieldError::invalid("spec.maxReplicas", max, "must be greater than 0"));
+        errs.push(FieldError::invalid(
+            "spec.maxReplicas",
+            max,
+            "must be greater than 0",
+        ));
     } else if max < min {
-        errs.push(FieldError::invalid("spec.maxReplicas", max, "must be greater than or equal to `minReplicas`"));
+        errs.push(FieldError::invalid(
+            "spec.maxReplicas",
+            max,
+            "must be greater than or equal to `minReplicas`",
+        ));
     }
-    if let Some(target) = spec.get("targetCPUUtilizationPercentage").and_then(Value::as_i64).filter(|t| *t < 1) {
-        errs.push(FieldError::invalid("spec.targetCPUUtilizationPercentage", target, "must be greater than or equal to 1"));
+    if let Some(target) = spec
+        .get("targetCPUUtilizationPercentage")
+        .and_then(Value::as_i64)
+        .filter(|t| *t < 1)
+    {
+        errs.push(FieldError::invalid(
+            "spec.targetCPUUtilizationPercentage",
+            target,
+            "must be greater than or equal to 1",
+        ));
     }
     errs
 }

@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use super::kind::{Generation, KindStrategy};
 use super::pod::{default_pod_template, validate_pod_template, validate_template_restart_policy};
-use super::workload::{field_unchanged, non_negative, selector_unchanged, validate_selector_and_template};
+use super::workload::{
+    field_unchanged, non_negative, selector_unchanged, validate_selector_and_template,
+};
 use crate::resource::Scope::Namespaced;
 use crate::validation::{ErrorList, FieldError};
 use crate::wire::{default_at, object_at, str_at};
@@ -35,11 +37,24 @@ pub(super) static CRON_JOB: KindStrategy = KindStrategy {
 
 fn default_job(obj: &mut Value) {
     let spec = object_at(obj, &["spec"]);
-    if spec.get("completions").is_none_or(Value::is_null) && spec.get("parallelism").is_none_or(Value::is_null) {
+    if spec.get("completions").is_none_or(Value::is_null)
+        && spec.get("parallelism").is_none_or(Value::is_null)
+    {
         spec.insert("completions".into(), json!(1));
     }
-    let backoff = if spec.get("backoffLimitPerIndex").is_some_and(|b| !b.is_null()) { i32::MAX } else { 6 };
-    let replacement = if spec.get("podFailurePolicy").is_some_and(|p| !p.is_null()) { "Failed" } else { "TerminatingOrFailed" };
+    let backoff = if spec
+        .get("backoffLimitPerIndex")
+        .is_some_and(|b| !b.is_null())
+    {
+        i32::MAX
+    } else {
+        6
+    };
+    let replacement = if spec.get("podFailurePolicy").is_some_and(|p| !p.is_null()) {
+        "Failed"
+    } else {
+        "TerminatingOrFailed"
+    };
     for (field, value) in [
         ("parallelism", json!(1)),
         ("backoffLimit", json!(backoff)),
@@ -58,8 +73,14 @@ fn default_job(obj: &mut Value) {
 
 /// A Job without labels takes its pod template's.
 fn copy_template_labels_if_unlabelled(obj: &mut Value) {
-    let has_labels = obj.pointer("/metadata/labels").and_then(Value::as_object).is_some_and(|l| !l.is_empty());
-    let template_labels = obj.pointer("/spec/template/metadata/labels").filter(|l| l.is_object()).cloned();
+    let has_labels = obj
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .is_some_and(|l| !l.is_empty());
+    let template_labels = obj
+        .pointer("/spec/template/metadata/labels")
+        .filter(|l| l.is_object())
+        .cloned();
     if let (false, Some(labels)) = (has_labels, template_labels) {
         object_at(obj, &["metadata"]).insert("labels".into(), labels);
     }
@@ -83,7 +104,9 @@ fn generate_job_selector(obj: &mut Value) {
         labels.entry(key).or_insert_with(|| json!(value));
     }
     let match_labels = object_at(obj, &["spec", "selector", "matchLabels"]);
-    match_labels.entry("batch.kubernetes.io/controller-uid").or_insert_with(|| json!(uid));
+    match_labels
+        .entry("batch.kubernetes.io/controller-uid")
+        .or_insert_with(|| json!(uid));
     copy_template_labels_if_unlabelled(obj);
 }
 
@@ -93,25 +116,49 @@ fn spec(obj: &Value) -> &Value {
 
 fn validate_job(obj: &Value) -> ErrorList {
     let spec = spec(obj);
-    let mut errs: ErrorList = ["parallelism", "completions", "backoffLimit", "ttlSecondsAfterFinished"]
-        .iter()
-        .flat_map(|f| non_negative(spec, f))
-        .collect();
-    if let Some(deadline) = spec.get("activeDeadlineSeconds").and_then(Value::as_i64).filter(|d| *d <= 0) {
-        errs.push(FieldError::invalid("spec.activeDeadlineSeconds", deadline, "must be greater than 0"));
+    let mut errs: ErrorList = [
+        "parallelism",
+        "completions",
+        "backoffLimit",
+        "ttlSecondsAfterFinished",
+    ]
+    .iter()
+    .flat_map(|f| non_negative(spec, f))
+    .collect();
+    if let Some(deadline) = spec
+        .get("activeDeadlineSeconds")
+        .and_then(Value::as_i64)
+        .filter(|d| *d <= 0)
+    {
+        errs.push(FieldError::invalid(
+            "spec.activeDeadlineSeconds",
+            deadline,
+            "must be greater than 0",
+        ));
     }
     let mode = str_at(spec, &["completionMode"]);
     if !mode.is_empty() && !["NonIndexed", "Indexed"].contains(&mode) {
-        errs.push(FieldError::not_supported("spec.completionMode", mode, &["NonIndexed", "Indexed"]));
+        errs.push(FieldError::not_supported(
+            "spec.completionMode",
+            mode,
+            &["NonIndexed", "Indexed"],
+        ));
     }
     if mode == "Indexed" && spec.get("completions").is_none_or(Value::is_null) {
-        errs.push(FieldError::required("spec.completions", "when completion mode is Indexed"));
+        errs.push(FieldError::required(
+            "spec.completions",
+            "when completion mode is Indexed",
+        ));
     }
     let mut template_errs = validate_selector_and_template(spec, "job");
     template_errs.retain(|e| e.field != "spec.template.spec.restartPolicy");
     errs.extend(template_errs);
     let template = spec.get("template").unwrap_or(&Value::Null);
-    errs.extend(validate_template_restart_policy(template, "spec.template", JOB_RESTART_POLICIES));
+    errs.extend(validate_template_restart_policy(
+        template,
+        "spec.template",
+        JOB_RESTART_POLICIES,
+    ));
     errs
 }
 
@@ -128,7 +175,12 @@ fn validate_job_update(new: &Value, old: &Value) -> ErrorList {
 
 fn job_field(obj: &Value, field: &str) -> Option<String> {
     match field {
-        "status.successful" => Some(obj.pointer("/status/succeeded").and_then(Value::as_i64).unwrap_or(0).to_string()),
+        "status.successful" => Some(
+            obj.pointer("/status/succeeded")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                .to_string(),
+        ),
         _ => None,
     }
 }
@@ -146,10 +198,14 @@ fn default_cron_job(obj: &mut Value) {
 
 fn validate_cron_job(obj: &Value) -> ErrorList {
     let spec = spec(obj);
-    let mut errs: ErrorList = ["startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit"]
-        .iter()
-        .flat_map(|f| non_negative(spec, f))
-        .collect();
+    let mut errs: ErrorList = [
+        "startingDeadlineSeconds",
+        "successfulJobsHistoryLimit",
+        "failedJobsHistoryLimit",
+    ]
+    .iter()
+    .flat_map(|f| non_negative(spec, f))
+    .collect();
     let schedule = str_at(spec, &["schedule"]);
     if schedule.is_empty() {
         errs.push(FieldError::required("spec.schedule", ""));
@@ -158,19 +214,40 @@ fn validate_cron_job(obj: &Value) -> ErrorList {
     }
     let policy = str_at(spec, &["concurrencyPolicy"]);
     if !policy.is_empty() && !CONCURRENCY_POLICIES.contains(&policy) {
-        errs.push(FieldError::not_supported("spec.concurrencyPolicy", policy, CONCURRENCY_POLICIES));
+        errs.push(FieldError::not_supported(
+            "spec.concurrencyPolicy",
+            policy,
+            CONCURRENCY_POLICIES,
+        ));
     }
-    let template = spec.pointer("/jobTemplate/spec/template").unwrap_or(&Value::Null);
-    errs.extend(validate_pod_template(template, "spec.jobTemplate.spec.template"));
-    errs.extend(validate_template_restart_policy(template, "spec.jobTemplate.spec.template", JOB_RESTART_POLICIES));
+    let template = spec
+        .pointer("/jobTemplate/spec/template")
+        .unwrap_or(&Value::Null);
+    errs.extend(validate_pod_template(
+        template,
+        "spec.jobTemplate.spec.template",
+    ));
+    errs.extend(validate_template_restart_policy(
+        template,
+        "spec.jobTemplate.spec.template",
+        JOB_RESTART_POLICIES,
+    ));
     errs
 }
 
-const DESCRIPTORS: &[&str] = &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+const DESCRIPTORS: &[&str] = &[
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+];
 
 /// Why a standard five-field cron schedule (or `@daily`-style descriptor)
 /// does not parse.
-pub(crate) fn schedule_error(schedule: &str) -> Option<String> {
+pub fn schedule_error(schedule: &str) -> Option<String> {
     if schedule.contains("TZ") {
         return Some("cannot use TZ or CRON_TZ in schedule, use timeZone field instead".into());
     }
@@ -179,10 +256,15 @@ pub(crate) fn schedule_error(schedule: &str) -> Option<String> {
     }
     let fields: Vec<&str> = schedule.split_whitespace().collect();
     if fields.len() != 5 {
-        return Some(format!("expected exactly 5 fields, found {}: [{}]", fields.len(), fields.join(" ")));
+        return Some(format!(
+            "expected exactly 5 fields, found {}: [{}]",
+            fields.len(),
+            fields.join(" ")
+        ));
     }
-    let bad = fields
-        .iter()
-        .find(|f| !f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '?')));
+    let bad = fields.iter().find(|f| {
+        !f.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '?'))
+    });
     bad.map(|f| format!("failed to parse field: {f}"))
 }

@@ -1,7 +1,9 @@
 //! Small kinds with a rule or two each: Leases, PriorityClasses,
 //! LimitRanges, ResourceQuotas, ServiceAccounts.
 
-use k8s_openapi::api::{coordination::v1 as coordination, core::v1 as core, scheduling::v1 as scheduling};
+use k8s_openapi::api::{
+    coordination::v1 as coordination, core::v1 as core, scheduling::v1 as scheduling,
+};
 use serde_json::{Value, json};
 
 use super::kind::KindStrategy;
@@ -36,15 +38,32 @@ pub(super) static RESOURCE_QUOTA: KindStrategy = KindStrategy {
     ..KindStrategy::typed::<core::ResourceQuota>("ResourceQuota", Namespaced)
 };
 
-pub(super) static SERVICE_ACCOUNT: KindStrategy = KindStrategy::typed::<core::ServiceAccount>("ServiceAccount", Namespaced);
+pub(super) static SERVICE_ACCOUNT: KindStrategy =
+    KindStrategy::typed::<core::ServiceAccount>("ServiceAccount", Namespaced);
 
 fn validate_lease(obj: &Value) -> ErrorList {
     let mut errs = ErrorList::new();
-    if let Some(d) = obj.pointer("/spec/leaseDurationSeconds").and_then(Value::as_i64).filter(|d| *d <= 0) {
-        errs.push(FieldError::invalid("spec.leaseDurationSeconds", d, "must be greater than 0"));
+    if let Some(d) = obj
+        .pointer("/spec/leaseDurationSeconds")
+        .and_then(Value::as_i64)
+        .filter(|d| *d <= 0)
+    {
+        errs.push(FieldError::invalid(
+            "spec.leaseDurationSeconds",
+            d,
+            "must be greater than 0",
+        ));
     }
-    if let Some(t) = obj.pointer("/spec/leaseTransitions").and_then(Value::as_i64).filter(|t| *t < 0) {
-        errs.push(FieldError::invalid("spec.leaseTransitions", t, "must be greater than or equal to 0"));
+    if let Some(t) = obj
+        .pointer("/spec/leaseTransitions")
+        .and_then(Value::as_i64)
+        .filter(|t| *t < 0)
+    {
+        errs.push(FieldError::invalid(
+            "spec.leaseTransitions",
+            t,
+            "must be greater than or equal to 0",
+        ));
     }
     errs
 }
@@ -58,12 +77,17 @@ fn validate_priority_class(obj: &Value) -> ErrorList {
     let name = str_at(obj, &["metadata", "name"]);
     let value = obj.get("value").and_then(Value::as_i64).unwrap_or(0);
     if !name.starts_with("system-") && value > HIGHEST_USER_PRIORITY {
-        let detail = format!("maximum allowed value of a user defined priority is {HIGHEST_USER_PRIORITY}");
+        let detail =
+            format!("maximum allowed value of a user defined priority is {HIGHEST_USER_PRIORITY}");
         errs.push(FieldError::forbidden("value", &detail));
     }
     let policy = str_at(obj, &["preemptionPolicy"]);
     if !policy.is_empty() && !PREEMPTION_POLICIES.contains(&policy) {
-        errs.push(FieldError::not_supported("preemptionPolicy", policy, PREEMPTION_POLICIES));
+        errs.push(FieldError::not_supported(
+            "preemptionPolicy",
+            policy,
+            PREEMPTION_POLICIES,
+        ));
     }
     errs
 }
@@ -71,11 +95,18 @@ fn validate_priority_class(obj: &Value) -> ErrorList {
 fn validate_priority_class_update(new: &Value, old: &Value) -> ErrorList {
     let mut errs = ErrorList::new();
     if new.get("value") != old.get("value") {
-        errs.push(FieldError::forbidden("value", "may not be changed in an update."));
+        errs.push(FieldError::forbidden(
+            "value",
+            "may not be changed in an update.",
+        ));
     }
     if new.get("preemptionPolicy") != old.get("preemptionPolicy") {
         let shown = new.get("preemptionPolicy").cloned().unwrap_or(Value::Null);
-        errs.push(FieldError::invalid("preemptionPolicy", shown, crate::validation::FIELD_IMMUTABLE));
+        errs.push(FieldError::invalid(
+            "preemptionPolicy",
+            shown,
+            crate::validation::FIELD_IMMUTABLE,
+        ));
     }
     errs
 }

@@ -31,14 +31,21 @@ pub(super) static SECRET: KindStrategy = KindStrategy {
 };
 
 fn entries<'a>(obj: &'a Value, field: &str) -> impl Iterator<Item = (&'a String, &'a Value)> {
-    obj.get(field).and_then(Value::as_object).into_iter().flat_map(Map::iter)
+    obj.get(field)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(Map::iter)
 }
 
 fn validate_keys(obj: &Value, field: &str) -> ErrorList {
     let mut errs = ErrorList::new();
     for (name, _) in entries(obj, field) {
         let at = key(field, name);
-        errs.extend(config_map_key(name).iter().map(|m| FieldError::invalid(&at, name.as_str(), m)));
+        errs.extend(
+            config_map_key(name)
+                .iter()
+                .map(|m| FieldError::invalid(&at, name.as_str(), m)),
+        );
     }
     errs
 }
@@ -49,11 +56,17 @@ fn validate_config_map(obj: &Value) -> ErrorList {
     let mut size = 0;
     for (name, _) in entries(obj, "binaryData") {
         if obj.get("data").and_then(|d| d.get(name)).is_some() {
-            errs.push(FieldError::invalid(&key("binaryData", name), name.as_str(), "duplicate of key present in data"));
+            errs.push(FieldError::invalid(
+                &key("binaryData", name),
+                name.as_str(),
+                "duplicate of key present in data",
+            ));
         }
     }
     for field in ["data", "binaryData"] {
-        size += entries(obj, field).map(|(_, v)| v.as_str().map_or(0, str::len)).sum::<usize>();
+        size += entries(obj, field)
+            .map(|(_, v)| v.as_str().map_or(0, str::len))
+            .sum::<usize>();
     }
     if size > MAX_DATA_SIZE {
         errs.push(FieldError::too_long("", MAX_DATA_SIZE));
@@ -116,8 +129,21 @@ fn validate_secret(obj: &Value) -> ErrorList {
             errs.push(FieldError::required(&key("data", name), ""));
         }
     }
-    if secret_type == "kubernetes.io/service-account-token" && str_at(obj, &["metadata", "annotations", "kubernetes.io/service-account.name"]).is_empty() {
-        errs.push(FieldError::required("metadata.annotations[kubernetes.io/service-account.name]", ""));
+    if secret_type == "kubernetes.io/service-account-token"
+        && str_at(
+            obj,
+            &[
+                "metadata",
+                "annotations",
+                "kubernetes.io/service-account.name",
+            ],
+        )
+        .is_empty()
+    {
+        errs.push(FieldError::required(
+            "metadata.annotations[kubernetes.io/service-account.name]",
+            "",
+        ));
     }
     let size: usize = entries(obj, "data").map(|(_, v)| decoded_len(v)).sum();
     if size > MAX_DATA_SIZE {

@@ -16,17 +16,30 @@ pub(crate) struct TypeMismatch {
     pub path: String,
 }
 
-/// A typed round trip of one kind: the object (without apiVersion/kind) in,
-/// its canonical form out.
-pub(crate) type RoundTrip = fn(&Value) -> Result<Value, TypeMismatch>;
+/// A typed round trip of one kind: the object (without apiVersion/kind) and
+/// the apiVersion it came with in, its canonical form out.
+pub(crate) type RoundTrip = fn(&Value, &str) -> Result<Value, TypeMismatch>;
+
+/// [`round_trip`] as a [`RoundTrip`], for kinds served at one version.
+pub(crate) fn typed_round_trip<T: DeserializeOwned + Serialize>(
+    obj: &Value,
+    _api_version: &str,
+) -> Result<Value, TypeMismatch> {
+    round_trip::<T>(obj)
+}
 
 /// Deserializes `obj` as `T` and serializes it back.
-pub(crate) fn round_trip<T: DeserializeOwned + Serialize>(obj: &Value) -> Result<Value, TypeMismatch> {
+pub(crate) fn round_trip<T: DeserializeOwned + Serialize>(
+    obj: &Value,
+) -> Result<Value, TypeMismatch> {
     let typed = match T::deserialize(obj) {
         Ok(typed) => typed,
         Err(err) => return Err(locate::<T>(obj, &err.to_string())),
     };
-    serde_json::to_value(typed).map_err(|err| TypeMismatch { message: err.to_string(), path: String::new() })
+    serde_json::to_value(typed).map_err(|err| TypeMismatch {
+        message: err.to_string(),
+        path: String::new(),
+    })
 }
 
 /// Finds where `T` rejects `obj`, by parsing a rendering with one field per
@@ -37,9 +50,16 @@ fn locate<T: DeserializeOwned>(obj: &Value, fallback: &str) -> TypeMismatch {
     match serde_json::from_str::<T>(&rendering.text) {
         Err(err) if err.line() > 0 => TypeMismatch {
             message: strip_position(&err.to_string()),
-            path: rendering.paths.get(err.line() - 1).cloned().unwrap_or_default(),
+            path: rendering
+                .paths
+                .get(err.line() - 1)
+                .cloned()
+                .unwrap_or_default(),
         },
-        _ => TypeMismatch { message: fallback.to_string(), path: String::new() },
+        _ => TypeMismatch {
+            message: fallback.to_string(),
+            path: String::new(),
+        },
     }
 }
 
@@ -124,15 +144,29 @@ pub(crate) fn dropped_fields(input: &Value, output: &Value, path: &str, out: &mu
 
 /// Decodes a whole object of `kind` through `round_trip`, keeping its
 /// apiVersion and kind.
-pub(crate) fn decode_object(kind: &str, obj: Value, round_trip: RoundTrip) -> Result<Decoded, DecodeError> {
+pub(crate) fn decode_object(
+    kind: &str,
+    obj: Value,
+    round_trip: RoundTrip,
+) -> Result<Decoded, DecodeError> {
     let Value::Object(mut map) = obj else {
         return Err(DecodeError(format!("{kind} must be a JSON object")));
     };
     let api_version = map.remove("apiVersion");
     let given_kind = map.remove("kind");
     let input = Value::Object(map);
-    let version = api_version.as_ref().and_then(Value::as_str).map(version_of).unwrap_or("v1").to_string();
-    let mut object = round_trip(&input).map_err(|m| type_error(kind, &version, &m))?;
+    let version = api_version
+        .as_ref()
+        .and_then(Value::as_str)
+        .map(version_of)
+        .unwrap_or("v1")
+        .to_string();
+    let given_version = api_version
+        .as_ref()
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut object =
+        round_trip(&input, given_version).map_err(|m| type_error(kind, &version, &m))?;
     let mut unknown_fields = Vec::new();
     dropped_fields(&input, &object, "", &mut unknown_fields);
     let out = crate::wire::as_object(&mut object);
@@ -146,7 +180,10 @@ pub(crate) fn decode_object(kind: &str, obj: Value, round_trip: RoundTrip) -> Re
         canonical.insert("kind".to_string(), given_kind);
     }
     canonical.append(out);
-    Ok(Decoded { object: Value::Object(canonical), unknown_fields })
+    Ok(Decoded {
+        object: Value::Object(canonical),
+        unknown_fields,
+    })
 }
 
 fn version_of(api_version: &str) -> &str {
@@ -163,7 +200,9 @@ fn type_error(kind: &str, version: &str, mismatch: &TypeMismatch) -> DecodeError
             format!("{} at {}", mismatch.message, mismatch.path)
         }
     });
-    DecodeError(format!("{kind} in version \"{version}\" cannot be handled as a {kind}: {what}"))
+    DecodeError(format!(
+        "{kind} in version \"{version}\" cannot be handled as a {kind}: {what}"
+    ))
 }
 
 /// Serde's `invalid type: string "x", expected i32` in Go's words.

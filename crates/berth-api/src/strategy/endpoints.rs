@@ -41,13 +41,20 @@ fn validate_endpoints(obj: &Value) -> ErrorList {
                 let ip = str_at(address, &["ip"]);
                 if ip.parse::<std::net::IpAddr>().is_err() {
                     let path = child(&index(&child(&at, list), j), "ip");
-                    errs.push(FieldError::invalid(&path, ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"));
+                    errs.push(FieldError::invalid(
+                        &path,
+                        ip,
+                        "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                    ));
                 }
             }
         }
         for (j, port) in list_at(subset, &["ports"]).iter().enumerate() {
             let path = index(&child(&at, "ports"), j);
-            errs.extend(validate_protocol(str_at(port, &["protocol"]), &child(&path, "protocol")));
+            errs.extend(validate_protocol(
+                str_at(port, &["protocol"]),
+                &child(&path, "protocol"),
+            ));
         }
     }
     errs
@@ -66,7 +73,11 @@ fn validate_endpoint_slice(obj: &Value) -> ErrorList {
     if address_type.is_empty() {
         errs.push(FieldError::required("addressType", ""));
     } else if !ADDRESS_TYPES.contains(&address_type) {
-        errs.push(FieldError::not_supported("addressType", address_type, ADDRESS_TYPES));
+        errs.push(FieldError::not_supported(
+            "addressType",
+            address_type,
+            ADDRESS_TYPES,
+        ));
     }
     for (i, endpoint) in list_at(obj, &["endpoints"]).iter().enumerate() {
         let addresses = list_at(endpoint, &["addresses"]);
@@ -78,7 +89,11 @@ fn validate_endpoint_slice(obj: &Value) -> ErrorList {
             for (j, address) in addresses.iter().enumerate() {
                 let ip = address.as_str().unwrap_or_default();
                 if ip.parse::<std::net::IpAddr>().is_err() {
-                    errs.push(FieldError::invalid(&index(&at, j), ip, "must be a valid IP address"));
+                    errs.push(FieldError::invalid(
+                        &index(&at, j),
+                        ip,
+                        "must be a valid IP address",
+                    ));
                 }
             }
         }
@@ -91,5 +106,9 @@ fn address_type_unchanged(new: &Value, old: &Value) -> ErrorList {
     if new_type == old_type {
         return Vec::new();
     }
-    vec![FieldError::invalid("addressType", new_type, crate::validation::FIELD_IMMUTABLE)]
+    vec![FieldError::invalid(
+        "addressType",
+        new_type,
+        crate::validation::FIELD_IMMUTABLE,
+    )]
 }

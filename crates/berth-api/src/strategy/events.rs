@@ -44,15 +44,28 @@ fn validate_core_event(obj: &Value) -> ErrorList {
     let involved = str_at(obj, &["involvedObject", "namespace"]);
     let namespace = str_at(obj, &["metadata", "namespace"]);
     if !involved.is_empty() && involved != namespace {
-        errs.push(FieldError::invalid("involvedObject.namespace", involved, "does not match event.namespace"));
+        errs.push(FieldError::invalid(
+            "involvedObject.namespace",
+            involved,
+            "does not match event.namespace",
+        ));
     }
     errs
 }
 
 fn validate_event(obj: &Value) -> ErrorList {
     let mut errs = ErrorList::new();
-    for field in ["eventTime", "reportingController", "reportingInstance", "action", "reason"] {
-        if obj.get(field).is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
+    for field in [
+        "eventTime",
+        "reportingController",
+        "reportingInstance",
+        "action",
+        "reason",
+    ] {
+        if obj
+            .get(field)
+            .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
+        {
             errs.push(FieldError::required(field, ""));
         }
     }
@@ -63,7 +76,11 @@ fn validate_event(obj: &Value) -> ErrorList {
     let regarding = str_at(obj, &["regarding", "namespace"]);
     let namespace = str_at(obj, &["metadata", "namespace"]);
     if !regarding.is_empty() && regarding != namespace {
-        errs.push(FieldError::invalid("regarding.namespace", regarding, "does not match event.namespace"));
+        errs.push(FieldError::invalid(
+            "regarding.namespace",
+            regarding,
+            "does not match event.namespace",
+        ));
     }
     errs
 }

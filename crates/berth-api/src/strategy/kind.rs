@@ -3,11 +3,14 @@
 
 use serde_json::Value;
 
-use super::decode::{RoundTrip, decode_object, round_trip};
+use super::decode::{RoundTrip, decode_object, typed_round_trip};
 use super::lifecycle;
 use super::{DecodeError, Decoded, Strategy};
 use crate::resource::Scope;
-use crate::validation::{ErrorList, NameValidator, name_is_dns_subdomain, validate_object_meta, validate_object_meta_update};
+use crate::validation::{
+    ErrorList, NameValidator, name_is_dns_subdomain, validate_object_meta,
+    validate_object_meta_update,
+};
 
 /// When `metadata.generation` moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +84,7 @@ impl KindStrategy {
         T: serde::de::DeserializeOwned + serde::Serialize,
     {
         let mut strategy = KindStrategy::base(kind, scope);
-        strategy.round_trip = Some(round_trip::<T>);
+        strategy.round_trip = Some(typed_round_trip::<T>);
         strategy
     }
 
@@ -96,7 +99,10 @@ impl KindStrategy {
     fn namespaced(&self, obj: &Value) -> bool {
         match self.scope {
             Some(scope) => scope == Scope::Namespaced,
-            None => obj.pointer("/metadata/namespace").and_then(Value::as_str).is_some_and(|ns| !ns.is_empty()),
+            None => obj
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .is_some_and(|ns| !ns.is_empty()),
         }
     }
 
@@ -114,7 +120,10 @@ impl Strategy for KindStrategy {
         let kind = self.kind_of(&obj).to_string();
         match self.round_trip {
             Some(round_trip) => decode_object(&kind, obj, round_trip),
-            None => Ok(Decoded { object: obj, unknown_fields: Vec::new() }),
+            None => Ok(Decoded {
+                object: obj,
+                unknown_fields: Vec::new(),
+            }),
         }
     }
 
@@ -146,7 +155,13 @@ impl Strategy for KindStrategy {
     fn validate_update(&self, new: &Value, old: &Value) -> ErrorList {
         let meta = new.get("metadata").unwrap_or(&Value::Null);
         let old_meta = old.get("metadata").unwrap_or(&Value::Null);
-        let mut errs = validate_object_meta_update(meta, old_meta, self.namespaced(new), self.name, "metadata");
+        let mut errs = validate_object_meta_update(
+            meta,
+            old_meta,
+            self.namespaced(new),
+            self.name,
+            "metadata",
+        );
         errs.extend((self.validate)(new));
         errs.extend((self.validate_update)(new, old));
         errs

@@ -24,7 +24,7 @@ const STATUS_WRITER_METADATA: [&str; 6] = [
 
 /// The round trip of an object of an unknown kind: only `metadata` has a
 /// known shape.
-pub(crate) fn metadata_round_trip(obj: &Value) -> Result<Value, TypeMismatch> {
+pub(crate) fn metadata_round_trip(obj: &Value, _api_version: &str) -> Result<Value, TypeMismatch> {
     let mut out = obj.clone();
     if let Some(meta) = obj.get("metadata") {
         let canonical = round_trip::<ObjectMeta>(meta).map_err(|m| TypeMismatch {
@@ -45,7 +45,12 @@ pub(crate) fn prepare_create(obj: &mut Value, has_status: bool, generation: Gene
     }
 }
 
-pub(crate) fn prepare_update(new: &mut Value, old: &Value, has_status: bool, generation: Generation) {
+pub(crate) fn prepare_update(
+    new: &mut Value,
+    old: &Value,
+    has_status: bool,
+    generation: Generation,
+) {
     if has_status {
         let map = as_object(new);
         match old.get("status") {
@@ -56,7 +61,10 @@ pub(crate) fn prepare_update(new: &mut Value, old: &Value, has_status: bool, gen
     if generation == Generation::Untracked {
         return;
     }
-    let old_generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+    let old_generation = old
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     let annotations_changed = generation == Generation::SpecAndAnnotations
         && new.pointer("/metadata/annotations") != old.pointer("/metadata/annotations");
     let bump = spec_changed(new, old) || annotations_changed;
@@ -68,7 +76,12 @@ pub(crate) fn prepare_update(new: &mut Value, old: &Value, has_status: bool, gen
 pub(crate) fn spec_changed(new: &Value, old: &Value) -> bool {
     let spec = |v: &Value| -> Map<String, Value> {
         v.as_object()
-            .map(|m| m.iter().filter(|(k, _)| !NOT_SPEC.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !NOT_SPEC.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     spec(new) != spec(old)

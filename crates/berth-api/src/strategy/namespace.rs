@@ -33,20 +33,22 @@ fn default_namespace(obj: &mut Value) {
 fn label_with_name(obj: &mut Value) {
     let name = str_at(obj, &["metadata", "name"]).to_string();
     if !name.is_empty() {
-        object_at(obj, &["metadata", "labels"]).insert(METADATA_NAME_LABEL.into(), Value::String(name));
+        object_at(obj, &["metadata", "labels"])
+            .insert(METADATA_NAME_LABEL.into(), Value::String(name));
     }
 }
 
 fn prepare_namespace_create(obj: &mut Value) {
     as_object(obj).insert("status".into(), json!({"phase": "Active"}));
-    let finalizers = object_at(obj, &["spec"]).entry("finalizers").or_insert(json!([]));
+    let finalizers = object_at(obj, &["spec"])
+        .entry("finalizers")
+        .or_insert(json!([]));
     if !finalizers.is_array() {
         *finalizers = json!([]);
     }
-    if let Some(list) = finalizers.as_array_mut() {
-        if !list.iter().any(|f| f == KUBERNETES_FINALIZER) {
-            list.push(json!(KUBERNETES_FINALIZER));
-        }
+    let missing = |list: &&mut Vec<Value>| !list.iter().any(|f| f == KUBERNETES_FINALIZER);
+    if let Some(list) = finalizers.as_array_mut().filter(missing) {
+        list.push(json!(KUBERNETES_FINALIZER));
     }
     label_with_name(obj);
 }
@@ -65,9 +67,17 @@ fn validate_namespace(obj: &Value) -> ErrorList {
     for (i, finalizer) in list_at(obj, &["spec", "finalizers"]).iter().enumerate() {
         let name = finalizer.as_str().unwrap_or_default();
         let at = index("spec.finalizers", i);
-        errs.extend(qualified_name(name).iter().map(|m| FieldError::invalid(&at, name, m)));
+        errs.extend(
+            qualified_name(name)
+                .iter()
+                .map(|m| FieldError::invalid(&at, name, m)),
+        );
         if !name.contains('/') && name != KUBERNETES_FINALIZER {
-            errs.push(FieldError::invalid(&at, name, "name is neither a standard finalizer name nor is it fully qualified"));
+            errs.push(FieldError::invalid(
+                &at,
+                name,
+                "name is neither a standard finalizer name nor is it fully qualified",
+            ));
         }
     }
     errs

@@ -13,9 +13,12 @@ use crate::resource::Scope::Namespaced;
 use crate::validation::ErrorList;
 use crate::wire::{as_object, display, list_at};
 
-pub(crate) use container::{validate_port_number, validate_protocol, validate_resources};
-pub(crate) use defaults::{default_pod_spec, default_pod_template, pulls_always};
-pub(crate) use validation::{POD_UPDATE_FORBIDDEN, validate_pod_spec, validate_pod_template, validate_template_restart_policy};
+pub(crate) use container::{validate_port_number, validate_protocol};
+pub(crate) use defaults::default_pod_template;
+pub use validation::POD_UPDATE_FORBIDDEN;
+pub(crate) use validation::{
+    validate_pod_spec, validate_pod_template, validate_template_restart_policy,
+};
 
 pub(super) static POD: KindStrategy = KindStrategy {
     status: true,
@@ -61,23 +64,30 @@ fn validate_template_object(obj: &Value) -> ErrorList {
 /// A new Pod is Pending, with its QoS class worked out.
 fn prepare_pod_create(obj: &mut Value) {
     let qos = qos_class(obj.get("spec").unwrap_or(&Value::Null));
-    as_object(obj).insert("status".into(), json!({"phase": "Pending", "qosClass": qos}));
+    as_object(obj).insert(
+        "status".into(),
+        json!({"phase": "Pending", "qosClass": qos}),
+    );
 }
 
 /// Guaranteed when every container limits cpu and memory with requests
 /// equal to limits; BestEffort when nothing is requested or limited;
 /// Burstable otherwise.
-pub(crate) fn qos_class(spec: &Value) -> &'static str {
-    let containers: Vec<&Value> =
-        list_at(spec, &["containers"]).iter().chain(list_at(spec, &["initContainers"])).collect();
+pub fn qos_class(spec: &Value) -> &'static str {
+    let containers: Vec<&Value> = list_at(spec, &["containers"])
+        .iter()
+        .chain(list_at(spec, &["initContainers"]))
+        .collect();
     let compute = ["cpu", "memory"];
     let amount = |c: &Value, list: &str, resource: &str| -> Option<f64> {
         let q = c.pointer(&format!("/resources/{list}/{resource}"))?;
         parse_quantity(&display(q)).filter(|v| *v > 0.0)
     };
-    let any_set = containers
-        .iter()
-        .any(|c| compute.iter().any(|r| amount(c, "requests", r).is_some() || amount(c, "limits", r).is_some()));
+    let any_set = containers.iter().any(|c| {
+        compute
+            .iter()
+            .any(|r| amount(c, "requests", r).is_some() || amount(c, "limits", r).is_some())
+    });
     if !any_set {
         return "BestEffort";
     }
@@ -88,17 +98,26 @@ pub(crate) fn qos_class(spec: &Value) -> &'static str {
             limit.is_some() && request == limit
         })
     });
-    if guaranteed { "Guaranteed" } else { "Burstable" }
+    if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
 }
 
 fn pod_field(obj: &Value, field: &str) -> Option<String> {
     match field {
         "spec.hostNetwork" => {
-            let host = obj.pointer("/spec/hostNetwork").and_then(Value::as_bool).unwrap_or(false);
+            let host = obj
+                .pointer("/spec/hostNetwork")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             Some(host.to_string())
         }
         "status.podIP" => {
-            let ip = obj.pointer("/status/podIPs/0/ip").or_else(|| obj.pointer("/status/podIP"));
+            let ip = obj
+                .pointer("/status/podIPs/0/ip")
+                .or_else(|| obj.pointer("/status/podIP"));
             ip.map(display)
         }
         _ => {

@@ -24,15 +24,31 @@ fn validate_pdb(obj: &Value) -> ErrorList {
     let min = spec.get("minAvailable").filter(|v| !v.is_null());
     let max = spec.get("maxUnavailable").filter(|v| !v.is_null());
     if min.is_some() && max.is_some() {
-        errs.push(FieldError::invalid("spec", spec.clone(), "minAvailable and maxUnavailable cannot be both set"));
+        errs.push(FieldError::invalid(
+            "spec",
+            spec.clone(),
+            "minAvailable and maxUnavailable cannot be both set",
+        ));
     }
     for (field, value) in [("minAvailable", min), ("maxUnavailable", max)] {
         let Some(value) = value else { continue };
         let at = format!("spec.{field}");
         match int_or_percent(value) {
-            None => errs.push(FieldError::invalid(&at, value.clone(), "must be an integer or percentage (e.g '5%')")),
-            Some((n, _)) if n < 0 => errs.push(FieldError::invalid(&at, value.clone(), "must be greater than or equal to 0")),
-            Some((n, true)) if n > 100 => errs.push(FieldError::invalid(&at, value.clone(), "must not be greater than 100%")),
+            None => errs.push(FieldError::invalid(
+                &at,
+                value.clone(),
+                "must be an integer or percentage (e.g '5%')",
+            )),
+            Some((n, _)) if n < 0 => errs.push(FieldError::invalid(
+                &at,
+                value.clone(),
+                "must be greater than or equal to 0",
+            )),
+            Some((n, true)) if n > 100 => errs.push(FieldError::invalid(
+                &at,
+                value.clone(),
+                "must not be greater than 100%",
+            )),
             Some(_) => {}
         }
     }
@@ -41,7 +57,11 @@ fn validate_pdb(obj: &Value) -> ErrorList {
     }
     let policy = str_at(spec, &["unhealthyPodEvictionPolicy"]);
     if !policy.is_empty() && !EVICTION_POLICIES.contains(&policy) {
-        errs.push(FieldError::not_supported("spec.unhealthyPodEvictionPolicy", policy, EVICTION_POLICIES));
+        errs.push(FieldError::not_supported(
+            "spec.unhealthyPodEvictionPolicy",
+            policy,
+            EVICTION_POLICIES,
+        ));
     }
     errs
 }

@@ -59,24 +59,41 @@ fn validate_rule(rule: &Value, path: &str, namespaced: bool) -> ErrorList {
     let mut errs = ErrorList::new();
     let has = |field: &str| !list_at(rule, &[field]).is_empty();
     if !has("verbs") {
-        errs.push(FieldError::required(&child(path, "verbs"), "verbs must contain at least one value"));
+        errs.push(FieldError::required(
+            &child(path, "verbs"),
+            "verbs must contain at least one value",
+        ));
     }
     if has("nonResourceURLs") {
         let urls = rule.get("nonResourceURLs").cloned().unwrap_or(Value::Null);
         let at = child(path, "nonResourceURLs");
         if namespaced {
-            errs.push(FieldError::invalid(&at, urls.clone(), "namespaced rules cannot apply to non-resource URLs"));
+            errs.push(FieldError::invalid(
+                &at,
+                urls.clone(),
+                "namespaced rules cannot apply to non-resource URLs",
+            ));
         }
         if has("apiGroups") || has("resources") || has("resourceNames") {
-            errs.push(FieldError::invalid(&at, urls, "rules cannot apply to both regular resources and non-resource URLs"));
+            errs.push(FieldError::invalid(
+                &at,
+                urls,
+                "rules cannot apply to both regular resources and non-resource URLs",
+            ));
         }
         return errs;
     }
     if !has("apiGroups") {
-        errs.push(FieldError::required(&child(path, "apiGroups"), "resource rules must supply at least one api group"));
+        errs.push(FieldError::required(
+            &child(path, "apiGroups"),
+            "resource rules must supply at least one api group",
+        ));
     }
     if !has("resources") {
-        errs.push(FieldError::required(&child(path, "resources"), "resource rules must supply at least one resource"));
+        errs.push(FieldError::required(
+            &child(path, "resources"),
+            "resource rules must supply at least one resource",
+        ));
     }
     errs
 }
@@ -84,7 +101,11 @@ fn validate_rule(rule: &Value, path: &str, namespaced: bool) -> ErrorList {
 /// Users and groups are in the RBAC group; service accounts in the core group.
 fn default_subjects(obj: &mut Value) {
     for subject in list_at_mut(obj, &["subjects"]).into_iter().flatten() {
-        let group = if str_at(subject, &["kind"]) == "ServiceAccount" { "" } else { GROUP };
+        let group = if str_at(subject, &["kind"]) == "ServiceAccount" {
+            ""
+        } else {
+            GROUP
+        };
         crate::wire::default_at(subject, &["apiGroup"], json!(group));
     }
 }
@@ -101,7 +122,11 @@ fn validate_binding(obj: &Value, role_kinds: &[&str], cluster: bool) -> ErrorLis
     let mut errs = ErrorList::new();
     let api_group = str_at(obj, &["roleRef", "apiGroup"]);
     if api_group != GROUP {
-        errs.push(FieldError::not_supported("roleRef.apiGroup", api_group, &[GROUP]));
+        errs.push(FieldError::not_supported(
+            "roleRef.apiGroup",
+            api_group,
+            &[GROUP],
+        ));
     }
     let kind = str_at(obj, &["roleRef", "kind"]);
     if !role_kinds.contains(&kind) {
@@ -111,7 +136,11 @@ fn validate_binding(obj: &Value, role_kinds: &[&str], cluster: bool) -> ErrorLis
     if name.is_empty() {
         errs.push(FieldError::required("roleRef.name", ""));
     } else {
-        errs.extend(path_segment_name(name, false).iter().map(|m| FieldError::invalid("roleRef.name", name, m)));
+        errs.extend(
+            path_segment_name(name, false)
+                .iter()
+                .map(|m| FieldError::invalid("roleRef.name", name, m)),
+        );
     }
     for (i, subject) in list_at(obj, &["subjects"]).iter().enumerate() {
         errs.extend(validate_subject(subject, &index("subjects", i), cluster));
@@ -129,7 +158,11 @@ fn validate_subject(subject: &Value, path: &str, cluster: bool) -> ErrorList {
     match kind {
         "ServiceAccount" => {
             if !group.is_empty() {
-                errs.push(FieldError::not_supported(&child(path, "apiGroup"), group, &[""]));
+                errs.push(FieldError::not_supported(
+                    &child(path, "apiGroup"),
+                    group,
+                    &[""],
+                ));
             }
             if cluster && str_at(subject, &["namespace"]).is_empty() {
                 errs.push(FieldError::required(&child(path, "namespace"), ""));
@@ -137,10 +170,18 @@ fn validate_subject(subject: &Value, path: &str, cluster: bool) -> ErrorList {
         }
         "User" | "Group" => {
             if group != GROUP {
-                errs.push(FieldError::not_supported(&child(path, "apiGroup"), group, &[GROUP]));
+                errs.push(FieldError::not_supported(
+                    &child(path, "apiGroup"),
+                    group,
+                    &[GROUP],
+                ));
             }
         }
-        other => errs.push(FieldError::not_supported(&child(path, "kind"), other, SUBJECT_KINDS)),
+        other => errs.push(FieldError::not_supported(
+            &child(path, "kind"),
+            other,
+            SUBJECT_KINDS,
+        )),
     }
     errs
 }
@@ -150,5 +191,9 @@ fn role_ref_unchanged(new: &Value, old: &Value) -> ErrorList {
         return Vec::new();
     }
     let shown = new.get("roleRef").cloned().unwrap_or(Value::Null);
-    vec![FieldError::invalid("roleRef", shown, "cannot change roleRef")]
+    vec![FieldError::invalid(
+        "roleRef",
+        shown,
+        "cannot change roleRef",
+    )]
 }

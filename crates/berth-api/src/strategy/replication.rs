@@ -23,14 +23,25 @@ pub(super) static REPLICATION_CONTROLLER: KindStrategy = KindStrategy {
 };
 
 fn default_replication_controller(obj: &mut Value) {
-    let labels = obj.pointer("/spec/template/metadata/labels").filter(|l| l.as_object().is_some_and(|m| !m.is_empty())).cloned();
+    let labels = obj
+        .pointer("/spec/template/metadata/labels")
+        .filter(|l| l.as_object().is_some_and(|m| !m.is_empty()))
+        .cloned();
     if let Some(labels) = labels {
         let spec = object_at(obj, &["spec"]);
-        if spec.get("selector").and_then(Value::as_object).is_none_or(|s| s.is_empty()) {
+        if spec
+            .get("selector")
+            .and_then(Value::as_object)
+            .is_none_or(|s| s.is_empty())
+        {
             spec.insert("selector".into(), labels.clone());
         }
         let meta = object_at(obj, &["metadata"]);
-        if meta.get("labels").and_then(Value::as_object).is_none_or(|l| l.is_empty()) {
+        if meta
+            .get("labels")
+            .and_then(Value::as_object)
+            .is_none_or(|l| l.is_empty())
+        {
             meta.insert("labels".into(), labels);
         }
     }
@@ -47,12 +58,24 @@ fn validate_replication_controller(obj: &Value) -> ErrorList {
     match selector.filter(|s| !s.is_empty()) {
         None => errs.push(FieldError::required("spec.selector", "")),
         Some(selector) => {
-            errs.extend(validate_labels(&Value::Object(selector.clone()), "spec.selector"));
+            errs.extend(validate_labels(
+                &Value::Object(selector.clone()),
+                "spec.selector",
+            ));
             let labels = template_labels(template);
-            let matches = selector.iter().all(|(k, v)| labels.get(k).map(String::as_str) == v.as_str());
+            let matches = selector
+                .iter()
+                .all(|(k, v)| labels.get(k).map(String::as_str) == v.as_str());
             if !matches {
-                let shown = template.pointer("/metadata/labels").cloned().unwrap_or(Value::Null);
-                errs.push(FieldError::invalid("spec.template.metadata.labels", shown, "`selector` does not match template `labels`"));
+                let shown = template
+                    .pointer("/metadata/labels")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                errs.push(FieldError::invalid(
+                    "spec.template.metadata.labels",
+                    shown,
+                    "`selector` does not match template `labels`",
+                ));
             }
         }
     }
@@ -60,7 +83,11 @@ fn validate_replication_controller(obj: &Value) -> ErrorList {
         errs.push(FieldError::required("spec.template", ""));
     } else {
         errs.extend(validate_pod_template(template, "spec.template"));
-        errs.extend(validate_template_restart_policy(template, "spec.template", &["Always"]));
+        errs.extend(validate_template_restart_policy(
+            template,
+            "spec.template",
+            &["Always"],
+        ));
     }
     errs
 }

@@ -10,8 +10,8 @@ use super::kind::KindStrategy;
 use super::pod::{validate_port_number, validate_protocol};
 use crate::resource::Scope::Namespaced;
 use crate::validation::{
-    ErrorList, FIELD_IMMUTABLE, FieldError, child, dns1123_label, dns1123_subdomain, index, name_is_dns1035_label,
-    port_name, validate_labels,
+    ErrorList, FIELD_IMMUTABLE, FieldError, child, dns1123_label, dns1123_subdomain, index,
+    name_is_dns1035_label, port_name, validate_labels,
 };
 use crate::wire::{as_object, default_at, default_key, list_at, list_at_mut, object_at, str_at};
 
@@ -47,7 +47,16 @@ fn default_service(obj: &mut Value) {
     default_at(obj, &["spec", "type"], json!("ClusterIP"));
     default_at(obj, &["spec", "sessionAffinity"], json!("None"));
     if str_at(obj, &["spec", "sessionAffinity"]) == "ClientIP" {
-        default_at(obj, &["spec", "sessionAffinityConfig", "clientIP", "timeoutSeconds"], json!(10800));
+        default_at(
+            obj,
+            &[
+                "spec",
+                "sessionAffinityConfig",
+                "clientIP",
+                "timeoutSeconds",
+            ],
+            json!(10800),
+        );
     }
     let kind = service_type(obj).to_string();
     let spec = object_at(obj, &["spec"]);
@@ -72,7 +81,10 @@ fn default_service(obj: &mut Value) {
 /// An update that leaves clusterIP or nodePorts empty keeps the allocated ones.
 fn keep_allocated_values(new: &mut Value, old: &Value) {
     let (new_type, old_type) = (service_type(new).to_string(), service_type(old).to_string());
-    if new_type != "ExternalName" && old_type != "ExternalName" && str_at(new, &["spec", "clusterIP"]).is_empty() {
+    if new_type != "ExternalName"
+        && old_type != "ExternalName"
+        && str_at(new, &["spec", "clusterIP"]).is_empty()
+    {
         let spec = object_at(new, &["spec"]);
         for field in ["clusterIP", "clusterIPs"] {
             if let Some(value) = old.pointer(&format!("/spec/{field}")) {
@@ -88,7 +100,9 @@ fn keep_allocated_values(new: &mut Value, old: &Value) {
         if port.get("nodePort").and_then(Value::as_i64).unwrap_or(0) != 0 {
             continue;
         }
-        let same = old_ports.iter().find(|p| p.get("port") == port.get("port") && p.get("protocol") == port.get("protocol"));
+        let same = old_ports.iter().find(|p| {
+            p.get("port") == port.get("port") && p.get("protocol") == port.get("protocol")
+        });
         if let Some(node_port) = same.and_then(|p| p.get("nodePort")) {
             as_object(port).insert("nodePort".into(), node_port.clone());
         }
@@ -114,7 +128,11 @@ fn validate_service(obj: &Value) -> ErrorList {
             errs.push(FieldError::required("spec.externalName", ""));
         } else {
             let name = external.strip_suffix('.').unwrap_or(external);
-            errs.extend(dns1123_subdomain(name).iter().map(|m| FieldError::invalid("spec.externalName", external, m)));
+            errs.extend(
+                dns1123_subdomain(name)
+                    .iter()
+                    .map(|m| FieldError::invalid("spec.externalName", external, m)),
+            );
         }
     }
     errs.extend(enum_field(spec, "sessionAffinity", AFFINITIES));
@@ -122,15 +140,29 @@ fn validate_service(obj: &Value) -> ErrorList {
     errs.extend(enum_field(spec, "ipFamilyPolicy", FAMILY_POLICIES));
     let external_policy = str_at(spec, &["externalTrafficPolicy"]);
     if !external_policy.is_empty() && !uses_node_ports(kind) {
-        errs.push(FieldError::invalid("spec.externalTrafficPolicy", external_policy, "may only be set when `type` is 'NodePort' or 'LoadBalancer'"));
+        errs.push(FieldError::invalid(
+            "spec.externalTrafficPolicy",
+            external_policy,
+            "may only be set when `type` is 'NodePort' or 'LoadBalancer'",
+        ));
     } else {
         errs.extend(enum_field(spec, "externalTrafficPolicy", TRAFFIC_POLICIES));
     }
     let cluster_ip = str_at(spec, &["clusterIP"]);
-    if !cluster_ip.is_empty() && cluster_ip != "None" && cluster_ip.parse::<std::net::IpAddr>().is_err() {
-        errs.push(FieldError::invalid("spec.clusterIPs[0]", cluster_ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"));
+    if !cluster_ip.is_empty()
+        && cluster_ip != "None"
+        && cluster_ip.parse::<std::net::IpAddr>().is_err()
+    {
+        errs.push(FieldError::invalid(
+            "spec.clusterIPs[0]",
+            cluster_ip,
+            "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+        ));
     }
-    errs.extend(validate_labels(spec.get("selector").unwrap_or(&Value::Null), "spec.selector"));
+    errs.extend(validate_labels(
+        spec.get("selector").unwrap_or(&Value::Null),
+        "spec.selector",
+    ));
     errs
 }
 
@@ -139,7 +171,11 @@ fn enum_field(spec: &Value, field: &str, allowed: &[&str]) -> ErrorList {
     if value.is_empty() || allowed.contains(&value) {
         return Vec::new();
     }
-    vec![FieldError::not_supported(&format!("spec.{field}"), value, allowed)]
+    vec![FieldError::not_supported(
+        &format!("spec.{field}"),
+        value,
+        allowed,
+    )]
 }
 
 fn validate_ports(ports: &[Value], kind: &str) -> ErrorList {
@@ -152,7 +188,11 @@ fn validate_ports(ports: &[Value], kind: &str) -> ErrorList {
         if name.is_empty() && ports.len() > 1 {
             errs.push(FieldError::required(&child(&at, "name"), ""));
         } else if !name.is_empty() {
-            errs.extend(dns1123_label(name).iter().map(|m| FieldError::invalid(&child(&at, "name"), name, m)));
+            errs.extend(
+                dns1123_label(name)
+                    .iter()
+                    .map(|m| FieldError::invalid(&child(&at, "name"), name, m)),
+            );
             if !names.insert(name) {
                 errs.push(FieldError::duplicate(&child(&at, "name"), name));
             }
@@ -162,15 +202,24 @@ fn validate_ports(ports: &[Value], kind: &str) -> ErrorList {
         let protocol = str_at(port, &["protocol"]);
         errs.extend(validate_protocol(protocol, &child(&at, "protocol")));
         if !keys.insert((number.as_i64(), protocol)) {
-            errs.push(FieldError::duplicate(&at, json!({"port": number, "protocol": protocol})));
+            errs.push(FieldError::duplicate(
+                &at,
+                json!({"port": number, "protocol": protocol}),
+            ));
         }
-        errs.extend(validate_target_port(port.get("targetPort"), &child(&at, "targetPort")));
+        errs.extend(validate_target_port(
+            port.get("targetPort"),
+            &child(&at, "targetPort"),
+        ));
         let node_port = port.get("nodePort").and_then(Value::as_i64).unwrap_or(0);
         if node_port != 0 && !uses_node_ports(kind) {
             let detail = format!("may not be used when `type` is '{kind}'");
             errs.push(FieldError::forbidden(&child(&at, "nodePort"), &detail));
         } else if node_port != 0 {
-            errs.extend(validate_port_number(&json!(node_port), &child(&at, "nodePort")));
+            errs.extend(validate_port_number(
+                &json!(node_port),
+                &child(&at, "nodePort"),
+            ));
         }
     }
     errs
@@ -178,7 +227,10 @@ fn validate_ports(ports: &[Value], kind: &str) -> ErrorList {
 
 fn validate_target_port(target: Option<&Value>, path: &str) -> ErrorList {
     match target {
-        Some(Value::String(name)) => port_name(name).iter().map(|m| FieldError::invalid(path, name.as_str(), m)).collect(),
+        Some(Value::String(name)) => port_name(name)
+            .iter()
+            .map(|m| FieldError::invalid(path, name.as_str(), m))
+            .collect(),
         Some(number @ Value::Number(_)) => validate_port_number(number, path),
         _ => Vec::new(),
     }
@@ -192,7 +244,10 @@ fn validate_service_update(new: &Value, old: &Value) -> ErrorList {
     if switching || old_ip.is_empty() || new_ip == old_ip {
         return Vec::new();
     }
-    let ips = new.pointer("/spec/clusterIPs").cloned().unwrap_or_else(|| json!([new_ip]));
+    let ips = new
+        .pointer("/spec/clusterIPs")
+        .cloned()
+        .unwrap_or_else(|| json!([new_ip]));
     vec![
         FieldError::invalid("spec.clusterIPs[0]", ips, "may not change once set"),
         FieldError::invalid("spec.clusterIP", new_ip, FIELD_IMMUTABLE),
@@ -206,3 +261,6 @@ fn service_field(obj: &Value, field: &str) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;

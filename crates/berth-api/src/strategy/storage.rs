@@ -8,7 +8,12 @@ use crate::resource::Scope::{Cluster, Namespaced};
 use crate::validation::{ErrorList, FIELD_IMMUTABLE, FieldError};
 use crate::wire::{as_object, default_at, list_at, str_at};
 
-const ACCESS_MODES: &[&str] = &["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
+const ACCESS_MODES: &[&str] = &[
+    "ReadOnlyMany",
+    "ReadWriteMany",
+    "ReadWriteOnce",
+    "ReadWriteOncePod",
+];
 const RECLAIM_POLICIES: &[&str] = &["Delete", "Recycle", "Retain"];
 const BINDING_MODES: &[&str] = &["Immediate", "WaitForFirstConsumer"];
 
@@ -41,7 +46,11 @@ fn pending(obj: &mut Value) {
 }
 
 fn default_persistent_volume(obj: &mut Value) {
-    default_at(obj, &["spec", "persistentVolumeReclaimPolicy"], json!("Retain"));
+    default_at(
+        obj,
+        &["spec", "persistentVolumeReclaimPolicy"],
+        json!("Retain"),
+    );
     default_at(obj, &["spec", "volumeMode"], json!("Filesystem"));
     default_at(obj, &["status", "phase"], json!("Pending"));
 }
@@ -59,7 +68,11 @@ fn validate_access_modes(spec: &Value, path: &str) -> ErrorList {
     }
     for mode in modes.iter().filter_map(Value::as_str) {
         if !ACCESS_MODES.contains(&mode) {
-            errs.push(FieldError::not_supported(&format!("{path}.accessModes"), mode, ACCESS_MODES));
+            errs.push(FieldError::not_supported(
+                &format!("{path}.accessModes"),
+                mode,
+                ACCESS_MODES,
+            ));
         }
     }
     errs
@@ -73,7 +86,11 @@ fn validate_persistent_volume(obj: &Value) -> ErrorList {
     }
     let policy = str_at(spec, &["persistentVolumeReclaimPolicy"]);
     if !policy.is_empty() && !RECLAIM_POLICIES.contains(&policy) {
-        errs.push(FieldError::not_supported("spec.persistentVolumeReclaimPolicy", policy, RECLAIM_POLICIES));
+        errs.push(FieldError::not_supported(
+            "spec.persistentVolumeReclaimPolicy",
+            policy,
+            RECLAIM_POLICIES,
+        ));
     }
     errs
 }
@@ -91,12 +108,18 @@ fn validate_claim(obj: &Value) -> ErrorList {
 fn validate_claim_update(new: &Value, old: &Value) -> ErrorList {
     let strip = |obj: &Value| {
         let mut spec = obj.get("spec").cloned().unwrap_or(Value::Null);
-        if let Some(requests) = spec.pointer_mut("/resources/requests").and_then(Value::as_object_mut) {
+        if let Some(requests) = spec
+            .pointer_mut("/resources/requests")
+            .and_then(Value::as_object_mut)
+        {
             requests.remove("storage");
         }
         if let Some(map) = spec.as_object_mut() {
             map.remove("volumeAttributesClassName");
-            if old.pointer("/spec/volumeName").is_none_or(|v| v.as_str() == Some("")) {
+            if old
+                .pointer("/spec/volumeName")
+                .is_none_or(|v| v.as_str() == Some(""))
+            {
                 map.remove("volumeName");
             }
         }
@@ -105,7 +128,10 @@ fn validate_claim_update(new: &Value, old: &Value) -> ErrorList {
     if strip(new) == strip(old) {
         return Vec::new();
     }
-    vec![FieldError::forbidden("spec", "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims")]
+    vec![FieldError::forbidden(
+        "spec",
+        "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
+    )]
 }
 
 fn default_storage_class(obj: &mut Value) {
@@ -118,7 +144,10 @@ fn validate_storage_class(obj: &Value) -> ErrorList {
     if str_at(obj, &["provisioner"]).is_empty() {
         errs.push(FieldError::required("provisioner", ""));
     }
-    for (field, allowed) in [("reclaimPolicy", RECLAIM_POLICIES), ("volumeBindingMode", BINDING_MODES)] {
+    for (field, allowed) in [
+        ("reclaimPolicy", RECLAIM_POLICIES),
+        ("volumeBindingMode", BINDING_MODES),
+    ] {
         let value = str_at(obj, &[field]);
         if !value.is_empty() && !allowed.contains(&value) {
             errs.push(FieldError::not_supported(field, value, allowed));
@@ -129,7 +158,12 @@ fn validate_storage_class(obj: &Value) -> ErrorList {
 
 fn validate_storage_class_update(new: &Value, old: &Value) -> ErrorList {
     let mut errs = ErrorList::new();
-    for field in ["parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"] {
+    for field in [
+        "parameters",
+        "provisioner",
+        "reclaimPolicy",
+        "volumeBindingMode",
+    ] {
         if new.get(field) != old.get(field) {
             let shown = new.get(field).cloned().unwrap_or(Value::Null);
             errs.push(FieldError::invalid(field, shown, FIELD_IMMUTABLE));

@@ -16,7 +16,11 @@ pub(crate) const NON_NEGATIVE: &str = "must be greater than or equal to 0";
 /// `spec.<field>`, when set, is ≥ 0.
 pub(crate) fn non_negative(spec: &Value, field: &str) -> ErrorList {
     match spec.get(field).and_then(Value::as_i64) {
-        Some(v) if v < 0 => vec![FieldError::invalid(&format!("spec.{field}"), v, NON_NEGATIVE)],
+        Some(v) if v < 0 => vec![FieldError::invalid(
+            &format!("spec.{field}"),
+            v,
+            NON_NEGATIVE,
+        )],
         _ => Vec::new(),
     }
 }
@@ -26,12 +30,18 @@ pub(crate) fn non_negative(spec: &Value, field: &str) -> ErrorList {
 pub(crate) fn validate_selector_and_template(spec: &Value, kind: &str) -> ErrorList {
     let mut errs = ErrorList::new();
     let template = spec.get("template").unwrap_or(&Value::Null);
-    match spec.get("selector").filter(|s| !s.is_null()) {
+    // The typed round trip turns an absent selector into `{}`: both are "not given".
+    let given = |s: &&Value| s.as_object().is_some_and(|m| !m.is_empty());
+    match spec.get("selector").filter(given) {
         None => errs.push(FieldError::required("spec.selector", "")),
         Some(selector) => errs.extend(validate_selector_matches(selector, template, kind)),
     }
     errs.extend(validate_pod_template(template, "spec.template"));
-    errs.extend(validate_template_restart_policy(template, "spec.template", &["Always"]));
+    errs.extend(validate_template_restart_policy(
+        template,
+        "spec.template",
+        &["Always"],
+    ));
     errs
 }
 
@@ -47,13 +57,24 @@ fn validate_selector_matches(selector: &Value, template: &Value, kind: &str) -> 
         return errs;
     };
     if parsed.is_empty() {
-        errs.push(FieldError::invalid("spec.selector", selector.clone(), &format!("empty selector is invalid for {kind}")));
+        errs.push(FieldError::invalid(
+            "spec.selector",
+            selector.clone(),
+            &format!("empty selector is invalid for {kind}"),
+        ));
         return errs;
     }
     let labels = template_labels(template);
     if !parsed.matches(&labels) {
-        let shown = template.pointer("/metadata/labels").cloned().unwrap_or(Value::Null);
-        errs.push(FieldError::invalid("spec.template.metadata.labels", shown, "`selector` does not match template `labels`"));
+        let shown = template
+            .pointer("/metadata/labels")
+            .cloned()
+            .unwrap_or(Value::Null);
+        errs.push(FieldError::invalid(
+            "spec.template.metadata.labels",
+            shown,
+            "`selector` does not match template `labels`",
+        ));
     }
     errs
 }
@@ -62,7 +83,11 @@ pub(crate) fn template_labels(template: &Value) -> BTreeMap<String, String> {
     template
         .pointer("/metadata/labels")
         .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), crate::wire::display(v))).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), crate::wire::display(v)))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -79,13 +104,22 @@ pub(crate) fn field_unchanged(new: &Value, old: &Value, field: &str) -> ErrorLis
         return Vec::new();
     }
     let shown = new_value.cloned().unwrap_or(Value::Null);
-    vec![FieldError::invalid(&format!("spec.{field}"), shown, FIELD_IMMUTABLE)]
+    vec![FieldError::invalid(
+        &format!("spec.{field}"),
+        shown,
+        FIELD_IMMUTABLE,
+    )]
 }
 
 /// `status.replicas` as a field-selector value.
 pub(crate) fn status_replicas(obj: &Value, field: &str) -> Option<String> {
     match field {
-        "status.replicas" => Some(obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0).to_string()),
+        "status.replicas" => Some(
+            obj.pointer("/status/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                .to_string(),
+        ),
         _ => None,
     }
 }

@@ -42,7 +42,10 @@ pub async fn on_create(ctx: &Ctx<'_>, obj: &mut Value, dry_run: bool) -> ApiResu
         }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             let mut finalizers = object::finalizers(obj);
-            if !finalizers.iter().any(|f| f == crate::custom::CLEANUP_FINALIZER) {
+            if !finalizers
+                .iter()
+                .any(|f| f == crate::custom::CLEANUP_FINALIZER)
+            {
                 finalizers.push(crate::custom::CLEANUP_FINALIZER.to_string());
                 object::set(obj, &["metadata", "finalizers"], json!(finalizers));
             }
@@ -87,9 +90,17 @@ pub fn service_holdings(svc: &Value) -> (Vec<Ipv4Addr>, Vec<u16>) {
     (ips, ports)
 }
 
-fn alloc_error(field: &str, value: Value, err: AllocError, a: &ServiceAllocator, what: &str) -> FieldError {
+fn alloc_error(
+    field: &str,
+    value: Value,
+    err: AllocError,
+    a: &ServiceAllocator,
+    what: &str,
+) -> FieldError {
     let detail = match err {
-        AllocError::AlreadyAllocated => "provided {what} is already allocated".replace("{what}", what),
+        AllocError::AlreadyAllocated => {
+            "provided {what} is already allocated".replace("{what}", what)
+        }
         AllocError::Full => format!("range is full: no {what} left to allocate"),
         AllocError::NotInRange if what == "port" => format!(
             "provided port is not in the valid range. The range of valid ports is {}-{}",
@@ -115,7 +126,9 @@ fn allocate_service(
     dry_run: bool,
 ) -> Reservation {
     let mut r = a.reservation();
-    let svc_type = object::get_str(svc, &["spec", "type"]).unwrap_or("ClusterIP").to_string();
+    let svc_type = object::get_str(svc, &["spec", "type"])
+        .unwrap_or("ClusterIP")
+        .to_string();
     let (old_ips, old_ports) = old.map(service_holdings).unwrap_or_default();
     if svc_type != "ExternalName" {
         allocate_cluster_ip(a, &mut r, svc, &old_ips);
@@ -138,18 +151,25 @@ fn allocate_service(
     r
 }
 
-fn allocate_cluster_ip(a: &ServiceAllocator, r: &mut Reservation, svc: &mut Value, old: &[Ipv4Addr]) {
-    let requested = object::get_str(svc, &["spec", "clusterIP"]).unwrap_or("").to_string();
+fn allocate_cluster_ip(
+    a: &ServiceAllocator,
+    r: &mut Reservation,
+    svc: &mut Value,
+    old: &[Ipv4Addr],
+) {
+    let requested = object::get_str(svc, &["spec", "clusterIP"])
+        .unwrap_or("")
+        .to_string();
     if requested == "None" {
         object::set(svc, &["spec", "clusterIPs"], json!(["None"]));
         return;
     }
-    if let Some(old_ip) = old.first() {
-        if requested.is_empty() || requested == old_ip.to_string() {
-            object::set_str(svc, &["spec", "clusterIP"], &old_ip.to_string());
-            object::set(svc, &["spec", "clusterIPs"], json!([old_ip.to_string()]));
-            return;
-        }
+    if let Some(old_ip) = old.first()
+        && (requested.is_empty() || requested == old_ip.to_string())
+    {
+        object::set_str(svc, &["spec", "clusterIP"], &old_ip.to_string());
+        object::set(svc, &["spec", "clusterIPs"], json!([old_ip.to_string()]));
+        return;
     }
     let result = if requested.is_empty() {
         a.next_ip(r)
@@ -176,7 +196,11 @@ fn allocate_node_ports(a: &ServiceAllocator, r: &mut Reservation, svc: &mut Valu
     let mut errors = Vec::new();
     if let Some(ports) = object::get_mut_array(svc, &["spec", "ports"]) {
         for (i, p) in ports.iter_mut().enumerate() {
-            let requested = p.get("nodePort").and_then(Value::as_u64);
+            // 0 is "unset", as upstream reads it (protobuf clients send it).
+            let requested = p
+                .get("nodePort")
+                .and_then(Value::as_u64)
+                .filter(|n| *n != 0);
             let result = match requested {
                 Some(n) if old.iter().any(|o| u64::from(*o) == n) => continue,
                 Some(n) => match u16::try_from(n) {
@@ -202,7 +226,10 @@ fn allocate_node_ports(a: &ServiceAllocator, r: &mut Reservation, svc: &mut Valu
 
 /// ServiceAccount, Priority and DefaultTolerationSeconds defaults.
 fn default_pod(pod: &mut Value) {
-    if object::get_str(pod, &["spec", "serviceAccountName"]).unwrap_or("").is_empty() {
+    if object::get_str(pod, &["spec", "serviceAccountName"])
+        .unwrap_or("")
+        .is_empty()
+    {
         object::set_str(pod, &["spec", "serviceAccountName"], "default");
         object::set_str(pod, &["spec", "serviceAccount"], "default");
     }
@@ -213,12 +240,16 @@ fn default_pod(pod: &mut Value) {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"] {
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
         let tolerated = tolerations.iter().any(|t| {
             let k = t.get("key").and_then(Value::as_str).unwrap_or("");
             let effect = t.get("effect").and_then(Value::as_str).unwrap_or("");
             let op = t.get("operator").and_then(Value::as_str).unwrap_or("Equal");
-            (k == key || (k.is_empty() && op == "Exists")) && (effect.is_empty() || effect == "NoExecute")
+            (k == key || (k.is_empty() && op == "Exists"))
+                && (effect.is_empty() || effect == "NoExecute")
         });
         if !tolerated {
             tolerations.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));

@@ -45,11 +45,20 @@ fn fill_system_metadata(ctx: &Ctx<'_>, obj: &mut Value) -> ApiResult<String> {
     } else {
         object::remove(obj, &["metadata", "namespace"]);
     }
-    for field in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+    for field in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    ] {
         object::remove(obj, &["metadata", field]);
     }
     object::set_str(obj, &["metadata", "uid"], &uuid::Uuid::new_v4().to_string());
-    object::set_str(obj, &["metadata", "creationTimestamp"], &object::now_rfc3339());
+    object::set_str(
+        obj,
+        &["metadata", "creationTimestamp"],
+        &object::now_rfc3339(),
+    );
     Ok(name)
 }
 

@@ -24,8 +24,13 @@ impl DeleteOptions {
         let b = |k: &str| body.and_then(|b| b.get(k));
         let mut opts = DeleteOptions {
             grace_period_seconds: b("gracePeriodSeconds").and_then(Value::as_i64),
-            propagation_policy: b("propagationPolicy").and_then(Value::as_str).map(String::from),
-            precondition_uid: b("preconditions").and_then(|p| p.get("uid")).and_then(Value::as_str).map(String::from),
+            propagation_policy: b("propagationPolicy")
+                .and_then(Value::as_str)
+                .map(String::from),
+            precondition_uid: b("preconditions")
+                .and_then(|p| p.get("uid"))
+                .and_then(Value::as_str)
+                .map(String::from),
             precondition_rv: b("preconditions")
                 .and_then(|p| p.get("resourceVersion"))
                 .and_then(Value::as_str)
@@ -37,13 +42,17 @@ impl DeleteOptions {
         if let Some(p) = q.get("propagationPolicy") {
             opts.propagation_policy = Some(p.to_string());
         }
-        let orphan = b("orphanDependents").and_then(Value::as_bool).or(match q.get("orphanDependents") {
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            _ => None,
-        });
+        let orphan =
+            b("orphanDependents")
+                .and_then(Value::as_bool)
+                .or(match q.get("orphanDependents") {
+                    Some("true") => Some(true),
+                    Some("false") => Some(false),
+                    _ => None,
+                });
         if opts.propagation_policy.is_none() {
-            opts.propagation_policy = orphan.map(|o| if o { "Orphan" } else { "Background" }.to_string());
+            opts.propagation_policy =
+                orphan.map(|o| if o { "Orphan" } else { "Background" }.to_string());
         }
         match opts.propagation_policy.as_deref() {
             None | Some("Orphan" | "Background" | "Foreground") => Ok(opts),
@@ -65,7 +74,9 @@ pub fn finalized(obj: &Value) -> bool {
 /// A namespace also waits for its `spec.finalizers` (cleared through `finalize`).
 fn namespace_finalizers_pending(obj: &Value) -> bool {
     object::get_str(obj, &["kind"]) == Some("Namespace")
-        && object::get(obj, &["spec", "finalizers"]).and_then(Value::as_array).is_some_and(|a| !a.is_empty())
+        && object::get(obj, &["spec", "finalizers"])
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
 }
 
 /// A pod in graceful termination stays until the node agent deletes it
@@ -85,7 +96,12 @@ fn success_status(ctx: &Ctx<'_>, name: &str, uid: &str) -> Vec<u8> {
 }
 
 /// Removes an object whose last finalizer is gone.
-pub async fn remove_finalized(ctx: &Ctx<'_>, name: &str, old_kv: &KeyValue, obj: Value) -> ApiResult<Written> {
+pub async fn remove_finalized(
+    ctx: &Ctx<'_>,
+    name: &str,
+    old_kv: &KeyValue,
+    obj: Value,
+) -> ApiResult<Written> {
     let deleted = ctx
         .state
         .store
@@ -94,27 +110,49 @@ pub async fn remove_finalized(ctx: &Ctx<'_>, name: &str, old_kv: &KeyValue, obj:
         .map_err(|e| ApiError::from_store(e, &ctx.target(name)))?;
     admission::on_delete(ctx, &obj);
     let mut out = obj;
-    object::set_str(&mut out, &["metadata", "resourceVersion"], &deleted.mod_revision.to_string());
-    Ok(Written { status: 200, body: serde_json::to_vec(&out)?, warnings: Vec::new() })
+    object::set_str(
+        &mut out,
+        &["metadata", "resourceVersion"],
+        &deleted.mod_revision.to_string(),
+    );
+    Ok(Written {
+        status: 200,
+        body: serde_json::to_vec(&out)?,
+        warnings: Vec::new(),
+    })
 }
 
 /// The grace period a pod deletion gets: 0 deletes at once.
 fn pod_grace(obj: &Value, opts: &DeleteOptions) -> i64 {
-    let unscheduled = object::get_str(obj, &["spec", "nodeName"]).unwrap_or("").is_empty();
+    let unscheduled = object::get_str(obj, &["spec", "nodeName"])
+        .unwrap_or("")
+        .is_empty();
     let phase = object::get_str(obj, &["status", "phase"]).unwrap_or("");
     if unscheduled || phase == "Succeeded" || phase == "Failed" {
         return 0;
     }
-    let default = object::get(obj, &["spec", "terminationGracePeriodSeconds"]).and_then(Value::as_i64).unwrap_or(30);
+    let default = object::get(obj, &["spec", "terminationGracePeriodSeconds"])
+        .and_then(Value::as_i64)
+        .unwrap_or(30);
     opts.grace_period_seconds.unwrap_or(default).max(0)
 }
 
-fn check_preconditions(ctx: &Ctx<'_>, name: &str, obj: &Value, opts: &DeleteOptions) -> ApiResult<()> {
-    let conflict = |message: String| ApiError::Conflict { target: ctx.target(name), message };
+fn check_preconditions(
+    ctx: &Ctx<'_>,
+    name: &str,
+    obj: &Value,
+    opts: &DeleteOptions,
+) -> ApiResult<()> {
+    let conflict = |message: String| ApiError::Conflict {
+        target: ctx.target(name),
+        message,
+    };
     if let Some(uid) = &opts.precondition_uid {
         let actual = object::get_str(obj, &["metadata", "uid"]).unwrap_or("");
         if uid != actual {
-            return Err(conflict(format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}")));
+            return Err(conflict(format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
+            )));
         }
     }
     if let Some(rv) = &opts.precondition_rv {
@@ -140,32 +178,54 @@ pub async fn delete_one(ctx: &Ctx<'_>, name: &str, opts: &DeleteOptions) -> ApiR
         Some("Foreground") if !finalizers.iter().any(|f| f == "foregroundDeletion") => {
             finalizers.push("foregroundDeletion".into())
         }
-        Some("Orphan") if !finalizers.iter().any(|f| f == "orphan") => finalizers.push("orphan".into()),
+        Some("Orphan") if !finalizers.iter().any(|f| f == "orphan") => {
+            finalizers.push("orphan".into())
+        }
         _ => {}
     }
     let is_pod = ctx.res.info.group.is_empty() && ctx.res.info.kind == "Pod";
     let grace = if is_pod { pod_grace(&obj, opts) } else { 0 };
     let is_namespace = ctx.res.info.group.is_empty() && ctx.res.info.kind == "Namespace";
     let ns_finalizers = is_namespace
-        && object::get(&obj, &["spec", "finalizers"]).and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+        && object::get(&obj, &["spec", "finalizers"])
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
     let dry_run = ctx.query.dry_run()?;
     if finalizers.is_empty() && grace == 0 && !ns_finalizers {
         if dry_run {
-            return Ok(Written { status: 200, body: object::wire_bytes(&kv), warnings: Vec::new() });
+            return Ok(Written {
+                status: 200,
+                body: object::wire_bytes(&kv),
+                warnings: Vec::new(),
+            });
         }
-        let uid = object::get_str(&obj, &["metadata", "uid"]).unwrap_or("").to_string();
+        let uid = object::get_str(&obj, &["metadata", "uid"])
+            .unwrap_or("")
+            .to_string();
         ctx.state
             .store
             .delete(&kv.key, Some(kv.mod_revision))
             .await
             .map_err(|e| ApiError::from_store(e, &ctx.target(name)))?;
         admission::on_delete(ctx, &obj);
-        let body = if is_pod { object::wire_bytes(&kv) } else { success_status(ctx, name, &uid) };
-        return Ok(Written { status: 200, body, warnings: Vec::new() });
+        let body = if is_pod {
+            object::wire_bytes(&kv)
+        } else {
+            success_status(ctx, name, &uid)
+        };
+        return Ok(Written {
+            status: 200,
+            body,
+            warnings: Vec::new(),
+        });
     }
     mark_for_deletion(&mut obj, finalizers, grace, is_pod, is_namespace);
     if dry_run {
-        return Ok(Written { status: 200, body: serde_json::to_vec(&obj)?, warnings: Vec::new() });
+        return Ok(Written {
+            status: 200,
+            body: serde_json::to_vec(&obj)?,
+            warnings: Vec::new(),
+        });
     }
     let stored = object::encode_stored(&obj)?;
     let updated = ctx
@@ -174,18 +234,37 @@ pub async fn delete_one(ctx: &Ctx<'_>, name: &str, opts: &DeleteOptions) -> ApiR
         .update(&kv.key, stored, kv.mod_revision)
         .await
         .map_err(|e| ApiError::from_store(e, &ctx.target(name)))?;
-    Ok(Written { status: 200, body: object::wire_bytes(&updated), warnings: Vec::new() })
+    Ok(Written {
+        status: 200,
+        body: object::wire_bytes(&updated),
+        warnings: Vec::new(),
+    })
 }
 
-fn mark_for_deletion(obj: &mut Value, finalizers: Vec<String>, grace: i64, is_pod: bool, is_namespace: bool) {
+fn mark_for_deletion(
+    obj: &mut Value,
+    finalizers: Vec<String>,
+    grace: i64,
+    is_pod: bool,
+    is_namespace: bool,
+) {
     let already = object::get(obj, &["metadata", "deletionTimestamp"]).is_some();
-    let current_grace = object::get(obj, &["metadata", "deletionGracePeriodSeconds"]).and_then(Value::as_i64);
+    let current_grace =
+        object::get(obj, &["metadata", "deletionGracePeriodSeconds"]).and_then(Value::as_i64);
     // A second delete may only shorten a pod's grace period.
     let shorten = is_pod && current_grace.is_some_and(|g| grace < g);
     if !already || shorten {
         let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
-        object::set_str(obj, &["metadata", "deletionTimestamp"], &object::timestamp_rfc3339(at));
-        object::set(obj, &["metadata", "deletionGracePeriodSeconds"], json!(grace));
+        object::set_str(
+            obj,
+            &["metadata", "deletionTimestamp"],
+            &object::timestamp_rfc3339(at),
+        );
+        object::set(
+            obj,
+            &["metadata", "deletionGracePeriodSeconds"],
+            json!(grace),
+        );
     }
     if !finalizers.is_empty() {
         object::set(obj, &["metadata", "finalizers"], json!(finalizers));
@@ -209,7 +288,9 @@ pub async fn delete_collection(ctx: &Ctx<'_>, body: Option<Value>) -> ApiResult<
     let (items, _) = list::matching_objects(ctx).await?;
     let mut deleted = Vec::new();
     for obj in items {
-        let name = object::get_str(&obj, &["metadata", "name"]).unwrap_or("").to_string();
+        let name = object::get_str(&obj, &["metadata", "name"])
+            .unwrap_or("")
+            .to_string();
         match delete_one(ctx, &name, &opts).await {
             Ok(_) => deleted.push(obj),
             Err(ApiError::NotFound(_)) => {}
@@ -220,5 +301,9 @@ pub async fn delete_collection(ctx: &Ctx<'_>, body: Option<Value>) -> ApiResult<
         "kind": ctx.res.info.list_kind(), "apiVersion": ctx.res.info.api_version(),
         "metadata": {}, "items": deleted,
     });
-    Ok(Written { status: 200, body: serde_json::to_vec(&list)?, warnings: Vec::new() })
+    Ok(Written {
+        status: 200,
+        body: serde_json::to_vec(&list)?,
+        warnings: Vec::new(),
+    })
 }

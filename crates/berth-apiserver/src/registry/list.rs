@@ -27,7 +27,9 @@ impl Selectors {
         let supported = ctx.res.strategy.selectable_fields();
         for f in field.fields() {
             if f != "metadata.name" && f != "metadata.namespace" && !supported.contains(&f) {
-                return Err(ApiError::BadRequest(format!("field label not supported: {f}")));
+                return Err(ApiError::BadRequest(format!(
+                    "field label not supported: {f}"
+                )));
             }
         }
         Ok(Self { label, field })
@@ -52,7 +54,9 @@ impl Selectors {
         self.label.matches(&object::labels(obj))
             && self.field.matches(&|f: &str| match f {
                 "metadata.name" => object::get_str(obj, &["metadata", "name"]).map(String::from),
-                "metadata.namespace" => object::get_str(obj, &["metadata", "namespace"]).map(String::from),
+                "metadata.namespace" => {
+                    object::get_str(obj, &["metadata", "namespace"]).map(String::from)
+                }
                 other => strategy.field_value(obj, other),
             })
     }
@@ -71,7 +75,9 @@ struct MetaLabels {
 }
 
 fn labels_of(raw: &[u8]) -> Option<std::collections::BTreeMap<String, String>> {
-    serde_json::from_slice::<LabelsOnly>(raw).ok().map(|l| l.metadata.labels)
+    serde_json::from_slice::<LabelsOnly>(raw)
+        .ok()
+        .map(|l| l.metadata.labels)
 }
 
 /// A continue token: where the next page starts and at which revision.
@@ -82,7 +88,9 @@ fn encode_continue(revision: i64, last_key: &str) -> String {
 
 fn decode_continue(token: &str) -> ApiResult<(i64, String)> {
     let bad = || ApiError::BadRequest("continue key is not valid: invalid token".into());
-    let raw = base64::engine::general_purpose::URL_SAFE.decode(token).map_err(|_| bad())?;
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(token)
+        .map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let rv = v.get("rv").and_then(Value::as_i64).ok_or_else(bad)?;
     let start = v.get("start").and_then(Value::as_str).ok_or_else(bad)?;
@@ -106,14 +114,18 @@ fn list_origin(ctx: &Ctx<'_>) -> ApiResult<(Option<i64>, Option<String>, Option<
     let parsed = match rv {
         "" | "0" => None,
         s => Some(s.parse::<i64>().map_err(|_| {
-            ApiError::BadRequest(format!("resourceVersion: Invalid value: \"{s}\": must be a number"))
+            ApiError::BadRequest(format!(
+                "resourceVersion: Invalid value: \"{s}\": must be a number"
+            ))
         })?),
     };
     match (q.get("resourceVersionMatch"), parsed) {
         (Some("Exact"), Some(r)) => Ok((Some(r), None, None)),
-        (Some("Exact"), None) | (Some("NotOlderThan"), None) if rv.is_empty() => Err(ApiError::BadRequest(
-            "resourceVersionMatch is forbidden unless resourceVersion is provided".into(),
-        )),
+        (Some("Exact"), None) | (Some("NotOlderThan"), None) if rv.is_empty() => {
+            Err(ApiError::BadRequest(
+                "resourceVersionMatch is forbidden unless resourceVersion is provided".into(),
+            ))
+        }
         (None | Some("") | Some("NotOlderThan") | Some("Exact"), min) => Ok((None, None, min)),
         (Some(other), _) => Err(ApiError::BadRequest(format!(
             "resourceVersionMatch: Unsupported value: \"{other}\": supported values: \"Exact\", \"NotOlderThan\", \"\""
@@ -132,7 +144,11 @@ pub struct Page {
 
 pub async fn read_page(ctx: &Ctx<'_>, selectors: &Selectors) -> ApiResult<Page> {
     let (revision, mut start_after, min_rv) = list_origin(ctx)?;
-    let limit = ctx.query.int("limit")?.filter(|l| *l > 0).map(|l| l as usize);
+    let limit = ctx
+        .query
+        .int("limit")?
+        .filter(|l| *l > 0)
+        .map(|l| l as usize);
     let prefix = ctx.res.prefix(ctx.namespace());
     let target = ctx.target("");
     let mut items = Vec::new();
@@ -143,7 +159,11 @@ pub async fn read_page(ctx: &Ctx<'_>, selectors: &Selectors) -> ApiResult<Page> 
             Some(l) => Some((l - items.len()).max(500)),
             None => None,
         };
-        let opts = ListOptions { revision: read_at, start_after: start_after.clone(), limit: chunk };
+        let opts = ListOptions {
+            revision: read_at,
+            start_after: start_after.clone(),
+            limit: chunk,
+        };
         let started = std::time::Instant::now();
         let page = ctx.state.store.list(&prefix, opts).await.map_err(|e| match e {
             berth_store::StoreError::Compacted { .. } if ctx.query.get("continue").is_some() => ApiError::Expired(
@@ -152,10 +172,13 @@ pub async fn read_page(ctx: &Ctx<'_>, selectors: &Selectors) -> ApiResult<Page> 
             other => ApiError::from_store(other, &target),
         })?;
         ctx.state.metrics.observe_store("list", started.elapsed());
-        if let Some(min) = min_rv {
-            if page.revision < min {
-                return Err(ApiError::Timeout(format!("Too large resource version: {min}, current: {}", page.revision)));
-            }
+        if let Some(min) = min_rv
+            && page.revision < min
+        {
+            return Err(ApiError::Timeout(format!(
+                "Too large resource version: {min}, current: {}",
+                page.revision
+            )));
         }
         read_at = Some(page.revision);
         let chunk_len = page.items.len();
@@ -177,12 +200,19 @@ pub async fn read_page(ctx: &Ctx<'_>, selectors: &Selectors) -> ApiResult<Page> 
             return Ok(Page {
                 revision: page.revision,
                 continue_token: Some(encode_continue(page.revision, &last)),
-                remaining: selectors.is_empty().then_some(left_in_chunk + page.remaining),
+                remaining: selectors
+                    .is_empty()
+                    .then_some(left_in_chunk + page.remaining),
                 items,
             });
         }
         if page.remaining == 0 || chunk_len == 0 {
-            return Ok(Page { revision: page.revision, continue_token: None, remaining: None, items });
+            return Ok(Page {
+                revision: page.revision,
+                continue_token: None,
+                remaining: None,
+                items,
+            });
         }
         start_after = chunk_last;
     }
@@ -220,11 +250,18 @@ pub async fn list(ctx: &Ctx<'_>, table: Option<TableRequest>) -> ApiResult<Vec<u
         meta["remainingItemCount"] = json!(r);
     }
     if let Some(t) = table {
-        let objects = page.items.iter().map(object::decode).collect::<Result<Vec<_>, _>>()?;
-        return Ok(serde_json::to_vec(&table::build(&ctx.res, &objects, meta, t))?);
+        let objects = page
+            .items
+            .iter()
+            .map(object::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(serde_json::to_vec(&table::build(
+            &ctx.res, &objects, meta, t,
+        ))?);
     }
     let info = &ctx.res.info;
-    let head = json!({"kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": meta});
+    let head =
+        json!({"kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": meta});
     let mut out = serde_json::to_vec(&head)?;
     out.pop();
     out.extend_from_slice(b",\"items\":[");
@@ -245,7 +282,12 @@ pub async fn get(ctx: &Ctx<'_>, table: Option<TableRequest>) -> ApiResult<Vec<u8
     if let Some(t) = table {
         let obj = object::decode(&kv)?;
         let meta = json!({"resourceVersion": kv.mod_revision.to_string()});
-        return Ok(serde_json::to_vec(&table::build(&ctx.res, &[obj], meta, t))?);
+        return Ok(serde_json::to_vec(&table::build(
+            &ctx.res,
+            &[obj],
+            meta,
+            t,
+        ))?);
     }
     Ok(object::wire_bytes(&kv))
 }
@@ -257,7 +299,10 @@ mod tests {
     #[test]
     fn continue_tokens_round_trip() {
         let t = encode_continue(42, "/core/configmaps/ns/a");
-        assert_eq!(decode_continue(&t).expect("valid"), (42, "/core/configmaps/ns/a".to_string()));
+        assert_eq!(
+            decode_continue(&t).expect("valid"),
+            (42, "/core/configmaps/ns/a".to_string())
+        );
         assert!(decode_continue("not-a-token!").is_err());
     }
 
@@ -266,6 +311,9 @@ mod tests {
         let raw = br#"{"metadata":{"name":"a","labels":{"app":"web"}},"data":{"x":"y"}}"#;
         let l = labels_of(raw).expect("labels");
         assert_eq!(l.get("app").map(String::as_str), Some("web"));
-        assert_eq!(labels_of(br#"{"metadata":{"name":"a"}}"#).map(|l| l.len()), Some(0));
+        assert_eq!(
+            labels_of(br#"{"metadata":{"name":"a"}}"#).map(|l| l.len()),
+            Some(0)
+        );
     }
 }

@@ -19,7 +19,9 @@ fn subresource(ctx: &Ctx<'_>) -> ApiResult<Subresource> {
         .copied()
         .find(|s| s.name() == sub)
         .or_else(|| (info.kind == "Namespace" && sub == "finalize").then_some(Subresource::Status))
-        .ok_or_else(|| ApiError::PathNotFound("the server could not find the requested resource".into()))
+        .ok_or_else(|| {
+            ApiError::PathNotFound("the server could not find the requested resource".into())
+        })
 }
 
 /// GET on a subresource.
@@ -44,9 +46,15 @@ pub async fn write_subresource(
 ) -> ApiResult<Written> {
     let is_finalize = ctx.path.subresource.as_deref() == Some("finalize");
     match (subresource(ctx)?, method.as_str()) {
-        (Subresource::Status, "PUT") if is_finalize => finalize_namespace(ctx, parse(body, content_type)?).await,
-        (Subresource::Status, "PUT") => update::update(ctx, parse(body, content_type)?, Part::Status).await,
-        (Subresource::Status, "PATCH") => update::patch(ctx, body, content_type, Part::Status).await,
+        (Subresource::Status, "PUT") if is_finalize => {
+            finalize_namespace(ctx, parse(body, content_type)?).await
+        }
+        (Subresource::Status, "PUT") => {
+            update::update(ctx, parse(body, content_type)?, Part::Status).await
+        }
+        (Subresource::Status, "PATCH") => {
+            update::patch(ctx, body, content_type, Part::Status).await
+        }
         (Subresource::Scale, "PUT") => {
             let scale = parse(body, content_type)?;
             write_scale(ctx, scale).await
@@ -70,8 +78,14 @@ fn parse(body: &[u8], content_type: &str) -> ApiResult<Value> {
 
 /// The `autoscaling/v1` Scale view of a workload.
 fn scale_of(obj: &Value) -> Value {
-    let meta = |k: &str| object::get(obj, &["metadata", k]).cloned().unwrap_or(Value::Null);
-    let selector = object::get(obj, &["spec", "selector"]).map(selector_string).unwrap_or_default();
+    let meta = |k: &str| {
+        object::get(obj, &["metadata", k])
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let selector = object::get(obj, &["spec", "selector"])
+        .map(selector_string)
+        .unwrap_or_default();
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -91,47 +105,70 @@ fn scale_of(obj: &Value) -> Value {
 fn selector_string(sel: &Value) -> String {
     let mut parts: Vec<String> = Vec::new();
     if let Some(m) = sel.get("matchLabels").and_then(Value::as_object) {
-        parts.extend(m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))));
+        parts.extend(
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))),
+        );
     } else if sel.get("matchExpressions").is_none() && sel.is_object() {
         // RC selectors are plain maps.
         if let Some(m) = sel.as_object() {
-            parts.extend(m.iter().filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}"))));
+            parts.extend(
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}"))),
+            );
         }
     }
-    for e in sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
+    for e in sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let key = e.get("key").and_then(Value::as_str).unwrap_or("");
         let values: Vec<&str> = e
             .get("values")
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        parts.push(match e.get("operator").and_then(Value::as_str).unwrap_or("") {
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "Exists" => key.to_string(),
-            _ => format!("!{key}"),
-        });
+        parts.push(
+            match e.get("operator").and_then(Value::as_str).unwrap_or("") {
+                "In" => format!("{key} in ({})", values.join(",")),
+                "NotIn" => format!("{key} notin ({})", values.join(",")),
+                "Exists" => key.to_string(),
+                _ => format!("!{key}"),
+            },
+        );
     }
     parts.join(",")
 }
 
 async fn write_scale(ctx: &Ctx<'_>, scale: Value) -> ApiResult<Written> {
     let name = ctx.name()?.to_string();
-    let replicas = object::get(&scale, &["spec", "replicas"]).cloned().unwrap_or(json!(0));
+    let replicas = object::get(&scale, &["spec", "replicas"])
+        .cloned()
+        .unwrap_or(json!(0));
     let kv = ctx.load(&name).await?;
     let mut obj = object::decode(&kv)?;
-    if let Some(rv) = object::get_str(&scale, &["metadata", "resourceVersion"]).filter(|s| !s.is_empty()) {
+    if let Some(rv) =
+        object::get_str(&scale, &["metadata", "resourceVersion"]).filter(|s| !s.is_empty())
+    {
         object::set_str(&mut obj, &["metadata", "resourceVersion"], rv);
     }
     object::set(&mut obj, &["spec", "replicas"], replicas);
     let written = update::write(ctx, &name, &kv, obj, Part::Main, Vec::new()).await?;
     let updated: Value = serde_json::from_slice(&written.body)?;
-    Ok(Written { status: 200, body: serde_json::to_vec(&scale_of(&updated))?, warnings: Vec::new() })
+    Ok(Written {
+        status: 200,
+        body: serde_json::to_vec(&scale_of(&updated))?,
+        warnings: Vec::new(),
+    })
 }
 
 async fn bind(ctx: &Ctx<'_>, binding: Value) -> ApiResult<Written> {
     let name = ctx.name()?.to_string();
-    let node = object::get_str(&binding, &["target", "name"]).unwrap_or("").to_string();
+    let node = object::get_str(&binding, &["target", "name"])
+        .unwrap_or("")
+        .to_string();
     if node.is_empty() {
         return Err(ApiError::Invalid {
             kind: "Binding".into(),
@@ -147,7 +184,10 @@ async fn bind(ctx: &Ctx<'_>, binding: Value) -> ApiResult<Written> {
     let kv = ctx.load(&name).await?;
     let mut pod = object::decode(&kv)?;
     if object::get(&pod, &["metadata", "deletionTimestamp"]).is_some() {
-        return Err(ApiError::Conflict { target: ctx.target(&name), message: "pod is being deleted, cannot be assigned to a host".into() });
+        return Err(ApiError::Conflict {
+            target: ctx.target(&name),
+            message: "pod is being deleted, cannot be assigned to a host".into(),
+        });
     }
     if let Some(current) = object::get_str(&pod, &["spec", "nodeName"]).filter(|n| !n.is_empty()) {
         return Err(ApiError::Conflict {
@@ -156,8 +196,11 @@ async fn bind(ctx: &Ctx<'_>, binding: Value) -> ApiResult<Written> {
         });
     }
     object::set_str(&mut pod, &["spec", "nodeName"], &node);
-    set_condition(&mut pod, json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null,
-        "lastTransitionTime": object::now_rfc3339()}));
+    set_condition(
+        &mut pod,
+        json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null,
+        "lastTransitionTime": object::now_rfc3339()}),
+    );
     let stored = object::encode_stored(&pod)?;
     ctx.state
         .store
@@ -169,7 +212,10 @@ async fn bind(ctx: &Ctx<'_>, binding: Value) -> ApiResult<Written> {
 
 fn set_condition(obj: &mut Value, cond: Value) {
     let kind = cond.get("type").cloned();
-    let mut conds = object::get(obj, &["status", "conditions"]).and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut conds = object::get(obj, &["status", "conditions"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     conds.retain(|c| c.get("type") != kind.as_ref());
     conds.push(cond);
     object::set(obj, &["status", "conditions"], Value::Array(conds));
@@ -177,7 +223,11 @@ fn set_condition(obj: &mut Value, cond: Value) {
 
 fn success(status: u16) -> Written {
     let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": status});
-    Written { status, body: serde_json::to_vec(&body).unwrap_or_default(), warnings: Vec::new() }
+    Written {
+        status,
+        body: serde_json::to_vec(&body).unwrap_or_default(),
+        warnings: Vec::new(),
+    }
 }
 
 async fn evict(ctx: &Ctx<'_>, eviction: Value) -> ApiResult<Written> {
@@ -194,7 +244,9 @@ async fn finalize_namespace(ctx: &Ctx<'_>, body: Value) -> ApiResult<Written> {
     let name = ctx.name()?.to_string();
     let kv = ctx.load(&name).await?;
     let mut ns = object::decode(&kv)?;
-    let finalizers = object::get(&body, &["spec", "finalizers"]).cloned().unwrap_or(json!([]));
+    let finalizers = object::get(&body, &["spec", "finalizers"])
+        .cloned()
+        .unwrap_or(json!([]));
     object::set(&mut ns, &["spec", "finalizers"], finalizers.clone());
     let none_left = finalizers.as_array().is_none_or(|a| a.is_empty());
     if none_left && delete::finalized(&ns) {
@@ -207,5 +259,9 @@ async fn finalize_namespace(ctx: &Ctx<'_>, body: Value) -> ApiResult<Written> {
         .update(&kv.key, stored, kv.mod_revision)
         .await
         .map_err(|e| ApiError::from_store(e, &ctx.target(&name)))?;
-    Ok(Written { status: 200, body: object::wire_bytes(&kv), warnings: Vec::new() })
+    Ok(Written {
+        status: 200,
+        body: object::wire_bytes(&kv),
+        warnings: Vec::new(),
+    })
 }

@@ -54,13 +54,18 @@ pub async fn write(
     warnings: Vec<String>,
 ) -> ApiResult<Written> {
     let old = object::decode(old_kv)?;
-    if let Some(rv) = object::get_str(&new, &["metadata", "resourceVersion"]) {
-        if !rv.is_empty() && rv != old_kv.mod_revision.to_string() {
-            return Err(ApiError::from_store(
-                StoreError::Conflict { key: old_kv.key.clone(), expected: 0, actual: 0 },
-                &ctx.target(name),
-            ));
-        }
+    if let Some(rv) = object::get_str(&new, &["metadata", "resourceVersion"])
+        && !rv.is_empty()
+        && rv != old_kv.mod_revision.to_string()
+    {
+        return Err(ApiError::from_store(
+            StoreError::Conflict {
+                key: old_kv.key.clone(),
+                expected: 0,
+                actual: 0,
+            },
+            &ctx.target(name),
+        ));
     }
     keep_system_metadata(&mut new, &old);
     let strategy = &ctx.res.strategy;
@@ -73,28 +78,50 @@ pub async fn write(
     let dry_run = ctx.query.dry_run()?;
     let reservation = admission::on_update(ctx, &mut new, &old, dry_run);
     ctx.check(name, reservation.errors.clone())?;
-    object::set_str(&mut new, &["metadata", "resourceVersion"], &old_kv.mod_revision.to_string());
+    object::set_str(
+        &mut new,
+        &["metadata", "resourceVersion"],
+        &old_kv.mod_revision.to_string(),
+    );
     if new == old || dry_run {
         // A no-op write changes nothing, not even the resourceVersion.
-        return Ok(Written { status: 200, body: serde_json::to_vec(&new)?, warnings });
+        return Ok(Written {
+            status: 200,
+            body: serde_json::to_vec(&new)?,
+            warnings,
+        });
     }
     if delete::finalized(&new) {
         return delete::remove_finalized(ctx, name, old_kv, new).await;
     }
     let stored = object::encode_stored(&new)?;
     let started = std::time::Instant::now();
-    let result = ctx.state.store.update(&old_kv.key, stored, old_kv.mod_revision).await;
+    let result = ctx
+        .state
+        .store
+        .update(&old_kv.key, stored, old_kv.mod_revision)
+        .await;
     ctx.state.metrics.observe_store("update", started.elapsed());
     let kv = result.map_err(|e| ApiError::from_store(e, &ctx.target(name)))?;
     reservation.commit();
     let (old_ips, old_ports) = admission::service_holdings(&old);
     if ctx.res.info.kind == "Service" {
         let (new_ips, new_ports) = admission::service_holdings(&new);
-        let gone_ips: Vec<_> = old_ips.into_iter().filter(|i| !new_ips.contains(i)).collect();
-        let gone_ports: Vec<_> = old_ports.into_iter().filter(|p| !new_ports.contains(p)).collect();
+        let gone_ips: Vec<_> = old_ips
+            .into_iter()
+            .filter(|i| !new_ips.contains(i))
+            .collect();
+        let gone_ports: Vec<_> = old_ports
+            .into_iter()
+            .filter(|p| !new_ports.contains(p))
+            .collect();
         ctx.state.services.release(&gone_ips, &gone_ports);
     }
-    Ok(Written { status: 200, body: object::wire_bytes(&kv), warnings })
+    Ok(Written {
+        status: 200,
+        body: object::wire_bytes(&kv),
+        warnings,
+    })
 }
 
 fn is_conflict(e: &ApiError) -> bool {
@@ -114,21 +141,30 @@ pub async fn update(ctx: &Ctx<'_>, body: Value, part: Part) -> ApiResult<Written
         }
         _ => {}
     }
-    if let (Some(ns), Some(body_ns)) = (ctx.namespace(), object::get_str(&new, &["metadata", "namespace"])) {
-        if !body_ns.is_empty() && body_ns != ns {
-            return Err(ApiError::BadRequest(
-                "the namespace of the provided object does not match the namespace sent on the request".into(),
-            ));
-        }
+    if let (Some(ns), Some(body_ns)) = (
+        ctx.namespace(),
+        object::get_str(&new, &["metadata", "namespace"]),
+    ) && !body_ns.is_empty()
+        && body_ns != ns
+    {
+        return Err(ApiError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
+        ));
     }
-    let conditional = object::get_str(&new, &["metadata", "resourceVersion"]).is_some_and(|s| !s.is_empty());
+    let conditional =
+        object::get_str(&new, &["metadata", "resourceVersion"]).is_some_and(|s| !s.is_empty());
     let mut attempt = 0;
     loop {
         let old_kv = ctx.load(&name).await?;
         let mut candidate = new.clone();
         object::set_str(&mut candidate, &["metadata", "name"], &name);
         if !conditional {
-            object::set_str(&mut candidate, &["metadata", "resourceVersion"], &old_kv.mod_revision.to_string());
+            object::set_str(
+                &mut candidate,
+                &["metadata", "resourceVersion"],
+                &old_kv.mod_revision.to_string(),
+            );
         }
         match write(ctx, &name, &old_kv, candidate, part, warnings.clone()).await {
             Err(e) if is_conflict(&e) && !conditional && attempt < MAX_RETRIES => attempt += 1,
@@ -139,7 +175,12 @@ pub async fn update(ctx: &Ctx<'_>, body: Value, part: Part) -> ApiResult<Written
 
 /// PATCH: applies a patch to the current object, retrying on conflicts
 /// unless the patch itself names a resourceVersion.
-pub async fn patch(ctx: &Ctx<'_>, body: &[u8], content_type: &str, part: Part) -> ApiResult<Written> {
+pub async fn patch(
+    ctx: &Ctx<'_>,
+    body: &[u8],
+    content_type: &str,
+    part: Part,
+) -> ApiResult<Written> {
     let name = ctx.name()?.to_string();
     let kind = PatchKind::from_content_type(content_type)?;
     let mut attempt = 0;

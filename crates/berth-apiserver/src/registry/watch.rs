@@ -89,7 +89,9 @@ pub async fn watch(ctx: &Ctx<'_>, table: Option<TableRequest>) -> ApiResult<Watc
     let start = match params.resource_version.as_str() {
         "" | "0" => None,
         rv => Some(rv.parse::<i64>().map_err(|_| {
-            ApiError::BadRequest(format!("resourceVersion: Invalid value: \"{rv}\": must be a number"))
+            ApiError::BadRequest(format!(
+                "resourceVersion: Invalid value: \"{rv}\": must be a number"
+            ))
         })?),
     };
     let (tx, rx) = mpsc::channel(256);
@@ -165,7 +167,10 @@ impl Watcher {
             }
         };
         for kv in &page.items {
-            if self.selectors.matches_stored(&*self.res.strategy, &kv.value) {
+            if self
+                .selectors
+                .matches_stored(&*self.res.strategy, &kv.value)
+            {
                 let frame = self.frame("ADDED", &kv.value, kv.mod_revision);
                 if self.tx.send(frame).await.is_err() {
                     return Err(());
@@ -209,7 +214,11 @@ impl Watcher {
         match self.table {
             Some(t) => {
                 let mut kv_obj: Value = serde_json::from_slice(stored).unwrap_or(Value::Null);
-                object::set_str(&mut kv_obj, &["metadata", "resourceVersion"], &revision.to_string());
+                object::set_str(
+                    &mut kv_obj,
+                    &["metadata", "resourceVersion"],
+                    &revision.to_string(),
+                );
                 let meta = json!({"resourceVersion": revision.to_string()});
                 let mut tbl = table::build(&self.res, &[kv_obj], meta, t);
                 if self.sent_columns {
@@ -230,17 +239,21 @@ impl Watcher {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
         let obj = json!({"kind": self.res.info.kind, "apiVersion": self.res.info.api_version(), "metadata": meta});
-        let mut line = serde_json::to_vec(&json!({"type": "BOOKMARK", "object": obj})).unwrap_or_default();
+        let mut line =
+            serde_json::to_vec(&json!({"type": "BOOKMARK", "object": obj})).unwrap_or_default();
         line.push(b'\n');
         Bytes::from(line)
     }
 
     async fn send_error(&self, e: StoreError) {
         let err = match e {
-            StoreError::WatcherLagged => ApiError::Expired("watch channel was closed: the watcher fell behind".into()),
+            StoreError::WatcherLagged => {
+                ApiError::Expired("watch channel was closed: the watcher fell behind".into())
+            }
             other => ApiError::from_store(other, &Default::default()),
         };
-        let mut line = serde_json::to_vec(&json!({"type": "ERROR", "object": err.to_status()})).unwrap_or_default();
+        let mut line = serde_json::to_vec(&json!({"type": "ERROR", "object": err.to_status()}))
+            .unwrap_or_default();
         line.push(b'\n');
         let _ = self.tx.send(Bytes::from(line)).await;
     }

@@ -125,17 +125,35 @@ mod tests {
         let relabeled = node("n1").cap("4", "8Gi").label("a", "b").build();
         let tainted = node("n1").cap("4", "8Gi").unschedulable().build();
         let grown = node("n1").cap("8", "8Gi").build();
-        assert_eq!(node_update_actions(&old, &relabeled), ActionType::UPDATE_NODE_LABEL);
-        assert_eq!(node_update_actions(&old, &tainted), ActionType::UPDATE_NODE_TAINT);
-        assert_eq!(node_update_actions(&old, &grown), ActionType::UPDATE_NODE_ALLOCATABLE);
+        assert_eq!(
+            node_update_actions(&old, &relabeled),
+            ActionType::UPDATE_NODE_LABEL
+        );
+        assert_eq!(
+            node_update_actions(&old, &tainted),
+            ActionType::UPDATE_NODE_TAINT
+        );
+        assert_eq!(
+            node_update_actions(&old, &grown),
+            ActionType::UPDATE_NODE_ALLOCATABLE
+        );
     }
 
     #[test]
     fn registrations_should_cover_matching_events() {
-        let reg = ClusterEvent::new(EventResource::Node, ActionType::ADD.or(ActionType::UPDATE_NODE_TAINT));
+        let reg = ClusterEvent::new(
+            EventResource::Node,
+            ActionType::ADD.or(ActionType::UPDATE_NODE_TAINT),
+        );
         assert!(reg.covers(&ClusterEvent::new(EventResource::Node, ActionType::ADD)));
-        assert!(!reg.covers(&ClusterEvent::new(EventResource::Node, ActionType::UPDATE_NODE_LABEL)));
-        assert!(!reg.covers(&ClusterEvent::new(EventResource::AssignedPod, ActionType::ADD)));
+        assert!(!reg.covers(&ClusterEvent::new(
+            EventResource::Node,
+            ActionType::UPDATE_NODE_LABEL
+        )));
+        assert!(!reg.covers(&ClusterEvent::new(
+            EventResource::AssignedPod,
+            ActionType::ADD
+        )));
         assert!(reg.covers(&ClusterEvent::UNSCHEDULABLE_TIMEOUT));
     }
 }

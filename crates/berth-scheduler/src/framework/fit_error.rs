@@ -179,7 +179,8 @@ mod tests {
     #[test]
     fn pre_filter_rejection_should_replace_node_reasons() {
         let mut err = fit_error(vec![Status::new(Code::Unschedulable, "ignored")], 3);
-        err.diagnosis.pre_filter_msg = "node(s) didn't match pod topology spread constraints".into();
+        err.diagnosis.pre_filter_msg =
+            "node(s) didn't match pod topology spread constraints".into();
         assert_eq!(
             err.to_string(),
             "0/3 nodes are available: node(s) didn't match pod topology spread constraints."

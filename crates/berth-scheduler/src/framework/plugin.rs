@@ -150,7 +150,12 @@ pub trait ScorePlugin {
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status>;
     /// Rescales raw scores into `[MIN_NODE_SCORE, MAX_NODE_SCORE]`; the default
     /// leaves them unchanged.
-    fn normalize_score(&self, _state: &CycleState, _pod: &PodInfo, _scores: &mut [NodeScore]) -> Status {
+    fn normalize_score(
+        &self,
+        _state: &CycleState,
+        _pod: &PodInfo,
+        _scores: &mut [NodeScore],
+    ) -> Status {
         Status::success()
     }
 }

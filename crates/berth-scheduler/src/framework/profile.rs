@@ -119,7 +119,9 @@ impl ProfileBuilder {
             reason,
         };
         if self.percentage_of_nodes_to_score.is_some_and(|p| p > 100) {
-            return Err(invalid("percentageOfNodesToScore must be at most 100".into()));
+            return Err(invalid(
+                "percentageOfNodesToScore must be at most 100".into(),
+            ));
         }
         let mut profile = Profile {
             scheduler_name: self.scheduler_name.clone(),

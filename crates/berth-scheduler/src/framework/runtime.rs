@@ -48,7 +48,12 @@ impl Profile {
                 outcome.narrowed_by.push(plugin.name());
             }
             outcome.result = std::mem::take(&mut outcome.result).merge(result);
-            if outcome.result.node_names.as_ref().is_some_and(|n| n.is_empty()) {
+            if outcome
+                .result
+                .node_names
+                .as_ref()
+                .is_some_and(|n| n.is_empty())
+            {
                 return Err(no_common_nodes(&outcome.narrowed_by));
             }
         }
@@ -93,7 +98,10 @@ impl Profile {
                 return (result, status.with_plugin(plugin.name()));
             }
             if !status.is_rejected() {
-                return (PostFilterResult::default(), status.with_plugin(plugin.name()));
+                return (
+                    PostFilterResult::default(),
+                    status.with_plugin(plugin.name()),
+                );
             }
             reasons.extend(status.reasons().iter().cloned());
         }
@@ -202,7 +210,12 @@ impl Profile {
 
     /// Runs Permit plugins: the first rejection wins; otherwise `Wait` with
     /// the shortest requested timeout if any plugin waits, else success.
-    pub fn run_permit(&self, state: &CycleState, pod: &PodInfo, node_name: &str) -> (Status, Duration) {
+    pub fn run_permit(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node_name: &str,
+    ) -> (Status, Duration) {
         let mut wait: Option<Duration> = None;
         for &i in &self.permit {
             let plugin = self.plugin(i);
@@ -243,7 +256,10 @@ fn no_common_nodes(plugins: &[&'static str]) -> Status {
         many => {
             let mut sorted = many.to_vec();
             sorted.sort_unstable();
-            format!("node(s) didn't satisfy plugin(s) [{}] simultaneously", sorted.join(" "))
+            format!(
+                "node(s) didn't satisfy plugin(s) [{}] simultaneously",
+                sorted.join(" ")
+            )
         }
     };
     Status::new(Code::Unschedulable, message)

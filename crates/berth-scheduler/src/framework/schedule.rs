@@ -36,8 +36,8 @@ pub enum ScheduleError {
     /// PostFilter (preemption) nominated one.
     #[error("{error}")]
     Unschedulable {
-        /// The reasons.
-        error: FitError,
+        /// The reasons (boxed: the error path is rare and the value large).
+        error: Box<FitError>,
         /// The node nominated by PostFilter.
         nominated_node_name: Option<String>,
     },
@@ -113,6 +113,11 @@ impl Scheduler {
                 })
             }
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn next_start_node_index_for_tests(&self) -> usize {
+        self.next_start_node_index
     }
 
     fn find_nodes_that_fit(
@@ -222,11 +227,11 @@ impl Scheduler {
             diagnosis.post_filter_msg = status.message();
         }
         ScheduleError::Unschedulable {
-            error: FitError {
+            error: Box::new(FitError {
                 pod: pod.key().to_owned(),
                 num_all_nodes: snapshot.len(),
                 diagnosis,
-            },
+            }),
             nominated_node_name,
         }
     }
@@ -276,7 +281,7 @@ impl TieBreaker {
                 ties = 1;
             } else if totals[i] == totals[best] {
                 ties += 1;
-                if self.next() % ties == 0 {
+                if self.next().is_multiple_of(ties) {
                     best = i;
                 }
             }
@@ -304,7 +309,11 @@ mod tests {
             (Some(100), 1000, 1000),
         ];
         for (percentage, nodes, want) in cases {
-            assert_eq!(num_feasible_nodes_to_find(percentage, nodes), want, "{nodes}");
+            assert_eq!(
+                num_feasible_nodes_to_find(percentage, nodes),
+                want,
+                "{nodes}"
+            );
         }
     }
 

@@ -90,16 +90,29 @@ mod tests {
         let mut even = node("b").cap("4", "10000").info();
         even.add_pod(pod("u").req("1", "2500").info());
         // fractions 1/2 and 1/2 → 100
-        assert_eq!(plugin.score(&CycleState::new(), &p, &even).unwrap_or(-1), 100);
+        assert_eq!(
+            plugin.score(&CycleState::new(), &p, &even).unwrap_or(-1),
+            100
+        );
     }
 
     #[test]
     fn best_effort_pods_should_skip_scoring() {
         let plugin = BalancedAllocation::default();
         let s = Snapshot::new();
-        let status = plugin.pre_score(&mut CycleState::new(), &pod("p").container().info(), &s, &[]);
+        let status = plugin.pre_score(
+            &mut CycleState::new(),
+            &pod("p").container().info(),
+            &s,
+            &[],
+        );
         assert!(status.is_skip());
-        let status = plugin.pre_score(&mut CycleState::new(), &pod("p").req("1m", "").info(), &s, &[]);
+        let status = plugin.pre_score(
+            &mut CycleState::new(),
+            &pod("p").req("1m", "").info(),
+            &s,
+            &[],
+        );
         assert!(status.is_success());
     }
 }

@@ -46,12 +46,22 @@ pub fn normalized_image_name(name: &str) -> String {
 }
 
 impl PreScorePlugin for ImageLocality {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot, _: &[usize]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+        _: &[usize],
+    ) -> Status {
         let Some(spec) = pod.pod().spec.as_ref() else {
             return Status::skip();
         };
         let total = snapshot.len().max(1) as f64;
-        let containers = spec.init_containers.iter().flatten().chain(&spec.containers);
+        let containers = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(&spec.containers);
         let images = containers
             .filter_map(|c| c.image.as_deref())
             .map(|image| {
@@ -114,7 +124,9 @@ mod tests {
     fn nodes_with_large_spread_images_should_score_higher() {
         let s = snapshot(
             vec![
-                node("a").image(&["big:v1"], 800 * MB).image(&["small:v1"], 300 * MB),
+                node("a")
+                    .image(&["big:v1"], 800 * MB)
+                    .image(&["small:v1"], 300 * MB),
                 node("b").image(&["big:v1"], 800 * MB),
                 node("c"),
                 node("d"),

@@ -124,10 +124,16 @@ impl PreFilterPlugin for InterPodAffinity {
             required_anti_affinity: pod.required_anti_affinity.clone(),
             ..Default::default()
         };
-        let needs_incoming = !(s.required_affinity.is_empty() && s.required_anti_affinity.is_empty());
+        let needs_incoming =
+            !(s.required_affinity.is_empty() && s.required_anti_affinity.is_empty());
         for node in snapshot.nodes() {
             if node.pods_with_required_anti_affinity() > 0 {
-                count_existing_anti_affinity(&mut s.existing_anti_affinity, pod, own_ns_labels, node);
+                count_existing_anti_affinity(
+                    &mut s.existing_anti_affinity,
+                    pod,
+                    own_ns_labels,
+                    node,
+                );
             }
             if needs_incoming {
                 count_incoming(&mut s, snapshot, node);
@@ -201,7 +207,10 @@ impl FilterPlugin for InterPodAffinity {
             );
         }
         if !satisfies_anti_affinity(s, node) {
-            return Status::new(Code::Unschedulable, ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH);
+            return Status::new(
+                Code::Unschedulable,
+                ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH,
+            );
         }
         if !satisfies_existing_anti_affinity(s, node) {
             return Status::new(

@@ -47,7 +47,12 @@ impl Plugin for NodeAffinity {
 }
 
 impl PreFilterPlugin for NodeAffinity {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, _: &Snapshot) -> (PreFilterResult, Status) {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _: &Snapshot,
+    ) -> (PreFilterResult, Status) {
         let required = RequiredNodeAffinity::from_pod(pod.pod());
         if required.is_empty() {
             return (PreFilterResult::all_nodes(), Status::skip());
@@ -84,7 +89,13 @@ impl FilterPlugin for NodeAffinity {
 }
 
 impl PreScorePlugin for NodeAffinity {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &Snapshot, _: &[usize]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _: &Snapshot,
+        _: &[usize],
+    ) -> Status {
         let preferred = PreferredNodeAffinity::from_pod(pod.pod());
         if preferred.is_empty() {
             return Status::skip();
@@ -130,7 +141,10 @@ mod tests {
         let ssd = node("n1").label("disk", "ssd").info();
         let cases: Vec<(PodBuilder, Code)> = vec![
             (pod("p").node_selector("disk", "ssd"), Code::Success),
-            (pod("p").node_selector("disk", "hdd"), Code::UnschedulableAndUnresolvable),
+            (
+                pod("p").node_selector("disk", "hdd"),
+                Code::UnschedulableAndUnresolvable,
+            ),
             (
                 pod("p").required_node_affinity(vec![vec![node_req("disk", "NotIn", &["ssd"])]]),
                 Code::UnschedulableAndUnresolvable,
@@ -157,7 +171,11 @@ mod tests {
     #[test]
     fn preferred_terms_should_score_and_normalize() {
         let s = snapshot(
-            vec![node("a").label("x", "1"), node("b").label("y", "1"), node("c")],
+            vec![
+                node("a").label("x", "1"),
+                node("b").label("y", "1"),
+                node("c"),
+            ],
             vec![],
         );
         let p = pod("p")
@@ -165,11 +183,21 @@ mod tests {
             .preferred_node_affinity(80, vec![node_req("y", "Exists", &[])])
             .info();
         let mut state = CycleState::new();
-        assert!(NodeAffinity.pre_score(&mut state, &p, &s, &[0, 1, 2]).is_success());
+        assert!(
+            NodeAffinity
+                .pre_score(&mut state, &p, &s, &[0, 1, 2])
+                .is_success()
+        );
         let mut scores: Vec<NodeScore> = (0..3)
-            .map(|i| NodeScore { node: i, score: NodeAffinity.score(&state, &p, s.node(i)).unwrap_or(-1) })
+            .map(|i| NodeScore {
+                node: i,
+                score: NodeAffinity.score(&state, &p, s.node(i)).unwrap_or(-1),
+            })
             .collect();
         NodeAffinity.normalize_score(&state, &p, &mut scores);
-        assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), [25, 100, 0]);
+        assert_eq!(
+            scores.iter().map(|s| s.score).collect::<Vec<_>>(),
+            [25, 100, 0]
+        );
     }
 }

@@ -34,7 +34,12 @@ impl Plugin for NodePorts {
 }
 
 impl PreFilterPlugin for NodePorts {
-    fn pre_filter(&self, _: &mut CycleState, pod: &PodInfo, _: &Snapshot) -> (PreFilterResult, Status) {
+    fn pre_filter(
+        &self,
+        _: &mut CycleState,
+        pod: &PodInfo,
+        _: &Snapshot,
+    ) -> (PreFilterResult, Status) {
         let status = if pod.host_ports.is_empty() {
             Status::skip()
         } else {
@@ -84,7 +89,8 @@ mod tests {
 
     #[test]
     fn pods_without_host_ports_should_skip() {
-        let (_, status) = NodePorts.pre_filter(&mut CycleState::new(), &pod("p").info(), &Snapshot::new());
+        let (_, status) =
+            NodePorts.pre_filter(&mut CycleState::new(), &pod("p").info(), &Snapshot::new());
         assert!(status.is_skip());
     }
 }

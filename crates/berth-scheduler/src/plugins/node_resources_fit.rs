@@ -74,7 +74,10 @@ impl Plugin for NodeResourcesFit {
                 EventResource::Node,
                 ActionType::ADD.or(ActionType::UPDATE_NODE_ALLOCATABLE),
             ),
-            ClusterEvent::new(EventResource::UnscheduledPod, ActionType::UPDATE_POD_SCALE_DOWN),
+            ClusterEvent::new(
+                EventResource::UnscheduledPod,
+                ActionType::UPDATE_POD_SCALE_DOWN,
+            ),
         ]
     }
     fn as_filter(&self) -> Option<&dyn FilterPlugin> {
@@ -128,7 +131,11 @@ pub fn fits_request(pod: &PodInfo, node: &NodeInfo) -> Vec<InsufficientResource>
         }
     };
     check("cpu", Cow::Borrowed("Insufficient cpu"), request.milli_cpu);
-    check("memory", Cow::Borrowed("Insufficient memory"), request.memory);
+    check(
+        "memory",
+        Cow::Borrowed("Insufficient memory"),
+        request.memory,
+    );
     check(
         "ephemeral-storage",
         Cow::Borrowed("Insufficient ephemeral-storage"),

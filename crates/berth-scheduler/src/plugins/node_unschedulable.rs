@@ -29,7 +29,10 @@ impl Plugin for NodeUnschedulable {
                 EventResource::Node,
                 ActionType::ADD.or(ActionType::UPDATE_NODE_TAINT),
             ),
-            ClusterEvent::new(EventResource::UnscheduledPod, ActionType::UPDATE_POD_TOLERATION),
+            ClusterEvent::new(
+                EventResource::UnscheduledPod,
+                ActionType::UPDATE_POD_TOLERATION,
+            ),
         ]
     }
     fn as_filter(&self) -> Option<&dyn FilterPlugin> {
@@ -77,7 +80,11 @@ mod tests {
         let key = TAINT_NODE_UNSCHEDULABLE;
         let cases = [
             (node("n"), pod("p"), Code::Success),
-            (node("n").unschedulable(), pod("p"), Code::UnschedulableAndUnresolvable),
+            (
+                node("n").unschedulable(),
+                pod("p"),
+                Code::UnschedulableAndUnresolvable,
+            ),
             (
                 node("n").unschedulable(),
                 pod("p").toleration(toleration(key, "Exists", "", "NoSchedule")),

@@ -9,8 +9,8 @@ mod scoring;
 use k8s_openapi::api::core::v1::{Node, TopologySpreadConstraint};
 
 use crate::framework::{
-    ActionType, ClusterEvent, EventResource, FilterPlugin, Plugin, PreFilterPlugin,
-    PreScorePlugin, ScorePlugin,
+    ActionType, ClusterEvent, EventResource, FilterPlugin, Plugin, PreFilterPlugin, PreScorePlugin,
+    ScorePlugin,
 };
 use crate::node_info::NodeInfo;
 use crate::node_selector::RequiredNodeAffinity;
@@ -93,7 +93,9 @@ impl Constraint {
         node.pods()
             .iter()
             .filter(|p| {
-                !p.is_terminating() && p.namespace() == namespace && self.selector.matches(p.labels())
+                !p.is_terminating()
+                    && p.namespace() == namespace
+                    && self.selector.matches(p.labels())
             })
             .count() as i64
     }

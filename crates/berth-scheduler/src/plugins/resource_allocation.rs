@@ -91,13 +91,19 @@ pub fn allocatable_and_requested(
 /// Weighted average of `(allocatable - requested) / allocatable × 100`.
 pub fn least_allocated(resources: &[ResourceSpec], allocatable: &[i64], requested: &[i64]) -> i64 {
     weighted_average(resources, allocatable, requested, |r, a| {
-        if r > a { 0 } else { (a - r) * MAX_NODE_SCORE / a }
+        if r > a {
+            0
+        } else {
+            (a - r) * MAX_NODE_SCORE / a
+        }
     })
 }
 
 /// Weighted average of `requested / allocatable × 100` (capped at 100).
 pub fn most_allocated(resources: &[ResourceSpec], allocatable: &[i64], requested: &[i64]) -> i64 {
-    weighted_average(resources, allocatable, requested, |r, a| r.min(a) * MAX_NODE_SCORE / a)
+    weighted_average(resources, allocatable, requested, |r, a| {
+        r.min(a) * MAX_NODE_SCORE / a
+    })
 }
 
 fn weighted_average(
@@ -135,7 +141,11 @@ pub fn requested_to_capacity_ratio(
         if a == 0 {
             continue;
         }
-        let utilization = if r > a { MAX_UTILIZATION } else { r * MAX_UTILIZATION / a };
+        let utilization = if r > a {
+            MAX_UTILIZATION
+        } else {
+            r * MAX_UTILIZATION / a
+        };
         let score = broken_linear(&shape, utilization);
         if score > 0 {
             total += score * spec.weight;
@@ -192,7 +202,10 @@ mod tests {
     #[test]
     fn least_allocated_should_favour_free_nodes() {
         // cpu: (4000-3000)*100/4000 = 25; memory: (10000-5000)*100/10000 = 50 → 37
-        assert_eq!(least_allocated(&cpu_mem(), &[4000, 10000], &[3000, 5000]), 37);
+        assert_eq!(
+            least_allocated(&cpu_mem(), &[4000, 10000], &[3000, 5000]),
+            37
+        );
         assert_eq!(least_allocated(&cpu_mem(), &[4000, 10000], &[5000, 0]), 50);
         assert_eq!(least_allocated(&cpu_mem(), &[0, 0], &[1, 1]), 0);
     }
@@ -200,24 +213,43 @@ mod tests {
     #[test]
     fn most_allocated_should_favour_full_nodes() {
         // cpu 75, memory 50 → 62
-        assert_eq!(most_allocated(&cpu_mem(), &[4000, 10000], &[3000, 5000]), 62);
-        assert_eq!(most_allocated(&cpu_mem(), &[4000, 10000], &[8000, 10000]), 100);
+        assert_eq!(
+            most_allocated(&cpu_mem(), &[4000, 10000], &[3000, 5000]),
+            62
+        );
+        assert_eq!(
+            most_allocated(&cpu_mem(), &[4000, 10000], &[8000, 10000]),
+            100
+        );
     }
 
     #[test]
     fn requested_to_capacity_ratio_should_follow_the_shape() {
         let shape = [
-            UtilizationShapePoint { utilization: 0, score: 10 },
-            UtilizationShapePoint { utilization: 100, score: 0 },
+            UtilizationShapePoint {
+                utilization: 0,
+                score: 10,
+            },
+            UtilizationShapePoint {
+                utilization: 100,
+                score: 0,
+            },
         ];
         // cpu 75% → 25, memory 50% → 50: round(75 / 2) = 38
         let got = requested_to_capacity_ratio(&cpu_mem(), &shape, &[4000, 10000], &[3000, 5000]);
         assert_eq!(got, 38);
         let bin_packing = [
-            UtilizationShapePoint { utilization: 0, score: 0 },
-            UtilizationShapePoint { utilization: 100, score: 10 },
+            UtilizationShapePoint {
+                utilization: 0,
+                score: 0,
+            },
+            UtilizationShapePoint {
+                utilization: 100,
+                score: 10,
+            },
         ];
-        let got = requested_to_capacity_ratio(&cpu_mem(), &bin_packing, &[4000, 10000], &[3000, 5000]);
+        let got =
+            requested_to_capacity_ratio(&cpu_mem(), &bin_packing, &[4000, 10000], &[3000, 5000]);
         assert_eq!(got, 63);
     }
 

@@ -24,7 +24,10 @@ impl Plugin for TaintToleration {
                 EventResource::Node,
                 ActionType::ADD.or(ActionType::UPDATE_NODE_TAINT),
             ),
-            ClusterEvent::new(EventResource::UnscheduledPod, ActionType::UPDATE_POD_TOLERATION),
+            ClusterEvent::new(
+                EventResource::UnscheduledPod,
+                ActionType::UPDATE_POD_TOLERATION,
+            ),
         ]
     }
     fn as_filter(&self) -> Option<&dyn FilterPlugin> {
@@ -66,10 +69,21 @@ impl FilterPlugin for TaintToleration {
 struct PreferNoScheduleTolerations(Vec<k8s_openapi::api::core::v1::Toleration>);
 
 impl PreScorePlugin for TaintToleration {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &Snapshot, _: &[usize]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _: &Snapshot,
+        _: &[usize],
+    ) -> Status {
         let relevant = tolerations(pod)
             .iter()
-            .filter(|t| matches!(t.effect.as_deref(), None | Some("") | Some(PREFER_NO_SCHEDULE)))
+            .filter(|t| {
+                matches!(
+                    t.effect.as_deref(),
+                    None | Some("") | Some(PREFER_NO_SCHEDULE)
+                )
+            })
             .cloned()
             .collect();
         state.write(PreferNoScheduleTolerations(relevant));
@@ -106,10 +120,26 @@ mod tests {
     fn filter_should_reject_untolerated_hard_taints() {
         let tainted = || node("n").taint("dedicated", "gpu", "NoSchedule");
         let cases = [
-            (tainted(), pod("p"), Some("node(s) had untolerated taint {dedicated: gpu}")),
-            (tainted(), pod("p").toleration(toleration("dedicated", "Equal", "gpu", "NoSchedule")), None),
-            (node("n").taint("k", "", "NoExecute"), pod("p"), Some("node(s) had untolerated taint {k: }")),
-            (node("n").taint("k", "v", "PreferNoSchedule"), pod("p"), None),
+            (
+                tainted(),
+                pod("p"),
+                Some("node(s) had untolerated taint {dedicated: gpu}"),
+            ),
+            (
+                tainted(),
+                pod("p").toleration(toleration("dedicated", "Equal", "gpu", "NoSchedule")),
+                None,
+            ),
+            (
+                node("n").taint("k", "", "NoExecute"),
+                pod("p"),
+                Some("node(s) had untolerated taint {k: }"),
+            ),
+            (
+                node("n").taint("k", "v", "PreferNoSchedule"),
+                pod("p"),
+                None,
+            ),
         ];
         for (n, p, want) in cases {
             let status = TaintToleration.filter(&CycleState::new(), &p.info(), &n.info());
@@ -122,21 +152,38 @@ mod tests {
 
     #[test]
     fn nodes_with_fewer_intolerable_soft_taints_should_score_higher() {
-        let p = pod("p").toleration(toleration("a", "Exists", "", "PreferNoSchedule")).info();
+        let p = pod("p")
+            .toleration(toleration("a", "Exists", "", "PreferNoSchedule"))
+            .info();
         let nodes = [
             node("n0").info(),
-            node("n1").taint("a", "", "PreferNoSchedule").taint("b", "", "PreferNoSchedule").info(),
-            node("n2").taint("b", "", "PreferNoSchedule").taint("c", "", "PreferNoSchedule").info(),
+            node("n1")
+                .taint("a", "", "PreferNoSchedule")
+                .taint("b", "", "PreferNoSchedule")
+                .info(),
+            node("n2")
+                .taint("b", "", "PreferNoSchedule")
+                .taint("c", "", "PreferNoSchedule")
+                .info(),
         ];
         let mut state = CycleState::new();
         TaintToleration.pre_score(&mut state, &p, &Snapshot::new(), &[]);
         let mut scores: Vec<NodeScore> = nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| NodeScore { node: i, score: TaintToleration.score(&state, &p, n).unwrap_or(-1) })
+            .map(|(i, n)| NodeScore {
+                node: i,
+                score: TaintToleration.score(&state, &p, n).unwrap_or(-1),
+            })
             .collect();
-        assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(
+            scores.iter().map(|s| s.score).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
         TaintToleration.normalize_score(&state, &p, &mut scores);
-        assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), [100, 50, 0]);
+        assert_eq!(
+            scores.iter().map(|s| s.score).collect::<Vec<_>>(),
+            [100, 50, 0]
+        );
     }
 }

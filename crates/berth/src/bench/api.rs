@@ -41,17 +41,32 @@ async fn client(kubeconfig: &std::path::Path) -> Result<Client> {
 }
 
 fn config_map(name: &str, i: usize) -> ConfigMap {
-    let labels = BTreeMap::from([("app".to_string(), format!("app-{}", i % 10)), ("tier".to_string(), "bench".to_string())]);
+    let labels = BTreeMap::from([
+        ("app".to_string(), format!("app-{}", i % 10)),
+        ("tier".to_string(), "bench".to_string()),
+    ]);
     ConfigMap {
-        metadata: ObjectMeta { name: Some(name.to_string()), labels: Some(labels), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        },
         data: Some(BTreeMap::from([("payload".to_string(), "x".repeat(256))])),
         ..Default::default()
     }
 }
 
 async fn create_namespace(c: &Client, name: &str) -> Result<()> {
-    let ns = Namespace { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() };
-    Api::<Namespace>::all(c.clone()).create(&PostParams::default(), &ns).await?;
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(c.clone())
+        .create(&PostParams::default(), &ns)
+        .await?;
     Ok(())
 }
 
@@ -89,21 +104,34 @@ async fn watch_fanout(c: &Client, watchers: usize, updates: usize) -> Result<(Ve
     let api: Api<ConfigMap> = Api::namespaced(c.clone(), "bench-watch");
     let writers = 8usize;
     for w in 0..writers {
-        api.create(&PostParams::default(), &config_map(&format!("w-{w}"), w)).await?;
+        api.create(&PostParams::default(), &config_map(&format!("w-{w}"), w))
+            .await?;
     }
-    let rv = api.list(&ListParams::default().limit(1)).await?.metadata.resource_version.unwrap_or_default();
+    let rv = api
+        .list(&ListParams::default().limit(1))
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
     let epoch = Instant::now();
     let mut handles = Vec::new();
     for _ in 0..watchers {
         let api = api.clone();
         let rv = rv.clone();
         handles.push(tokio::spawn(async move {
-            let mut stream = api.watch(&WatchParams::default().timeout(290), &rv).await?.boxed();
+            let mut stream = api
+                .watch(&WatchParams::default().timeout(290), &rv)
+                .await?
+                .boxed();
             let mut delays = Vec::with_capacity(updates);
             while delays.len() < updates {
                 match stream.try_next().await? {
                     Some(WatchEvent::Modified(cm)) => {
-                        let sent = cm.data.as_ref().and_then(|d| d.get("sent")).and_then(|s| s.parse::<f64>().ok());
+                        let sent = cm
+                            .data
+                            .as_ref()
+                            .and_then(|d| d.get("sent"))
+                            .and_then(|s| s.parse::<f64>().ok());
                         let now = epoch.elapsed().as_secs_f64() * 1000.0;
                         delays.push(now - sent.unwrap_or(now));
                     }
@@ -125,8 +153,11 @@ async fn watch_fanout(c: &Client, watchers: usize, updates: usize) -> Result<(Ve
             for _ in 0..per {
                 let sent = epoch.elapsed().as_secs_f64() * 1000.0;
                 let mut cm = config_map(&format!("w-{w}"), w);
-                cm.data.get_or_insert_default().insert("sent".into(), format!("{sent:.3}"));
-                api.replace(&format!("w-{w}"), &PostParams::default(), &cm).await?;
+                cm.data
+                    .get_or_insert_default()
+                    .insert("sent".into(), format!("{sent:.3}"));
+                api.replace(&format!("w-{w}"), &PostParams::default(), &cm)
+                    .await?;
             }
             Ok::<_, kube::Error>(())
         }));
@@ -138,7 +169,11 @@ async fn watch_fanout(c: &Client, watchers: usize, updates: usize) -> Result<(Ve
     for h in handles {
         let d = h.await??;
         if d.len() < per * writers {
-            bail!("a watcher received {} of {} updates", d.len(), per * writers);
+            bail!(
+                "a watcher received {} of {} updates",
+                d.len(),
+                per * writers
+            );
         }
         delays.extend(d);
     }
@@ -156,13 +191,20 @@ pub async fn run(args: ApiBenchArgs) -> Result<()> {
     for _ in 0..args.clients.max(1) {
         clients.push(client(&server.kubeconfig).await?);
     }
-    println!("berth bench api: {} clients, {} ConfigMaps, {} watchers x {} updates", args.clients, args.objects, args.watchers, args.updates);
+    println!(
+        "berth bench api: {} clients, {} ConfigMaps, {} watchers x {} updates",
+        args.clients, args.objects, args.watchers, args.updates
+    );
     let (mut lat, took) = creates(&clients, args.objects).await?;
     lat.sort_by(f64::total_cmp);
     println!(
         "create: {:.0} objects/s ({} in {:.2} s); latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        args.objects as f64 / took.as_secs_f64(), args.objects, took.as_secs_f64(),
-        percentile(&lat, 50.0), percentile(&lat, 99.0), lat.last().copied().unwrap_or(0.0)
+        args.objects as f64 / took.as_secs_f64(),
+        args.objects,
+        took.as_secs_f64(),
+        percentile(&lat, 50.0),
+        percentile(&lat, 99.0),
+        lat.last().copied().unwrap_or(0.0)
     );
     let api: Api<ConfigMap> = Api::namespaced(admin.clone(), "bench");
     let mut list_times = Vec::new();
@@ -176,16 +218,28 @@ pub async fn run(args: ApiBenchArgs) -> Result<()> {
         bail!("list returned {count} objects, want {}", args.objects);
     }
     list_times.sort_by(f64::total_cmp);
-    println!("list: {count} objects in one request: best {:.0} ms, median {:.0} ms (client decode included)", list_times[0], list_times[1]);
+    println!(
+        "list: {count} objects in one request: best {:.0} ms, median {:.0} ms (client decode included)",
+        list_times[0], list_times[1]
+    );
     let rss_full = server.rss_mib();
     let (mut delays, took) = watch_fanout(&admin, args.watchers, args.updates).await?;
     delays.sort_by(f64::total_cmp);
     println!(
         "watch: {} watchers x {} updates = {} events in {:.2} s; delay p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        args.watchers, args.updates, delays.len(), took.as_secs_f64(),
-        percentile(&delays, 50.0), percentile(&delays, 99.0), delays.last().copied().unwrap_or(0.0)
+        args.watchers,
+        args.updates,
+        delays.len(),
+        took.as_secs_f64(),
+        percentile(&delays, 50.0),
+        percentile(&delays, 99.0),
+        delays.last().copied().unwrap_or(0.0)
     );
-    println!("server RSS: idle {rss_idle:.1} MiB; holding {} objects {rss_full:.1} MiB; after watch phase {:.1} MiB", args.objects, server.rss_mib());
+    println!(
+        "server RSS: idle {rss_idle:.1} MiB; holding {} objects {rss_full:.1} MiB; after watch phase {:.1} MiB",
+        args.objects,
+        server.rss_mib()
+    );
     Ok(())
 }
 
@@ -194,9 +248,10 @@ async fn wait_ready(c: &Client) -> Result<()> {
     loop {
         match c.apiserver_version().await {
             Ok(_) => return Ok(()),
-            Err(e) if Instant::now() > deadline => return Err(e).context("server never became ready"),
+            Err(e) if Instant::now() > deadline => {
+                return Err(e).context("server never became ready");
+            }
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
 }
-

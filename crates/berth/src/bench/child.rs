@@ -10,7 +10,6 @@ use anyhow::{Context, Result, bail};
 
 pub struct ServerChild {
     child: Child,
-    pub port: u16,
     pub kubeconfig: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -21,7 +20,14 @@ impl ServerChild {
         let dir = tempfile::tempdir().context("making a data dir")?;
         let exe = std::env::current_exe().context("finding the berth binary")?;
         let mut child = Command::new(exe)
-            .args(["server", "--secure-port", "0", "--bind-address", "127.0.0.1", "--data-dir"])
+            .args([
+                "server",
+                "--secure-port",
+                "0",
+                "--bind-address",
+                "127.0.0.1",
+                "--data-dir",
+            ])
             .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -29,7 +35,7 @@ impl ServerChild {
             .context("starting berth server")?;
         let stdout = child.stdout.take().context("no stdout")?;
         let deadline = Instant::now() + Duration::from_secs(30);
-        let mut port = None;
+        let mut port: Option<u16> = None;
         for line in BufReader::new(stdout).lines() {
             let line = line?;
             if let Some(addr) = line.strip_prefix("berth: API server listening on https://") {
@@ -44,7 +50,12 @@ impl ServerChild {
             let _ = child.kill();
             bail!("berth server did not report its address");
         };
-        Ok(Self { child, port, kubeconfig: dir.path().join("admin.kubeconfig"), _dir: dir })
+        let _ = port;
+        Ok(Self {
+            child,
+            kubeconfig: dir.path().join("admin.kubeconfig"),
+            _dir: dir,
+        })
     }
 
     pub fn pid(&self) -> u32 {
@@ -53,7 +64,8 @@ impl ServerChild {
 
     /// Resident set size in MiB.
     pub fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))

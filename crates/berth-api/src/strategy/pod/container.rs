@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use crate::quantity::{QUANTITY_FORMAT_ERROR, parse_quantity};
-use crate::validation::{ErrorList, FieldError, child, dns1123_label, env_var_name, index, key, port_name};
+use crate::validation::{
+    ErrorList, FieldError, child, dns1123_label, env_var_name, index, key, port_name,
+};
 use crate::wire::{list_at, str_at};
 
 const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
@@ -14,7 +16,12 @@ pub(crate) const PORT_RANGE: &str = "must be between 1 and 65535, inclusive";
 
 /// Checks one list of containers (`containers` or `initContainers`),
 /// recording names in `names` to catch duplicates across lists.
-pub(super) fn validate_containers(list: &[Value], path: &str, volumes: &HashSet<&str>, names: &mut HashSet<String>) -> ErrorList {
+pub(super) fn validate_containers(
+    list: &[Value],
+    path: &str,
+    volumes: &HashSet<&str>,
+    names: &mut HashSet<String>,
+) -> ErrorList {
     let mut errs = ErrorList::new();
     for (i, container) in list.iter().enumerate() {
         let at = index(path, i);
@@ -34,19 +41,40 @@ fn validate_container(container: &Value, path: &str, volumes: &HashSet<&str>) ->
     if name.is_empty() {
         errs.push(FieldError::required(&name_path, ""));
     } else {
-        errs.extend(dns1123_label(name).iter().map(|m| FieldError::invalid(&name_path, name, m)));
+        errs.extend(
+            dns1123_label(name)
+                .iter()
+                .map(|m| FieldError::invalid(&name_path, name, m)),
+        );
     }
     if str_at(container, &["image"]).trim().is_empty() {
         errs.push(FieldError::required(&child(path, "image"), ""));
     }
     let policy = str_at(container, &["imagePullPolicy"]);
     if !policy.is_empty() && !PULL_POLICIES.contains(&policy) {
-        errs.push(FieldError::not_supported(&child(path, "imagePullPolicy"), policy, PULL_POLICIES));
+        errs.push(FieldError::not_supported(
+            &child(path, "imagePullPolicy"),
+            policy,
+            PULL_POLICIES,
+        ));
     }
-    errs.extend(validate_ports(list_at(container, &["ports"]), &child(path, "ports")));
-    errs.extend(validate_env(list_at(container, &["env"]), &child(path, "env")));
-    errs.extend(validate_resources(container.get("resources"), &child(path, "resources")));
-    errs.extend(validate_volume_mounts(list_at(container, &["volumeMounts"]), &child(path, "volumeMounts"), volumes));
+    errs.extend(validate_ports(
+        list_at(container, &["ports"]),
+        &child(path, "ports"),
+    ));
+    errs.extend(validate_env(
+        list_at(container, &["env"]),
+        &child(path, "env"),
+    ));
+    errs.extend(validate_resources(
+        container.get("resources"),
+        &child(path, "resources"),
+    ));
+    errs.extend(validate_volume_mounts(
+        list_at(container, &["volumeMounts"]),
+        &child(path, "volumeMounts"),
+        volumes,
+    ));
     errs
 }
 
@@ -76,20 +104,34 @@ fn validate_ports(ports: &[Value], path: &str) -> ErrorList {
         let at = index(path, i);
         let name = str_at(port, &["name"]);
         if !name.is_empty() {
-            errs.extend(port_name(name).iter().map(|m| FieldError::invalid(&child(&at, "name"), name, m)));
+            errs.extend(
+                port_name(name)
+                    .iter()
+                    .map(|m| FieldError::invalid(&child(&at, "name"), name, m)),
+            );
             if !names.insert(name) {
                 errs.push(FieldError::duplicate(&child(&at, "name"), name));
             }
         }
         match port.get("containerPort") {
-            None | Some(Value::Null) => errs.push(FieldError::required(&child(&at, "containerPort"), "")),
-            Some(p) if p.as_i64() == Some(0) => errs.push(FieldError::required(&child(&at, "containerPort"), "")),
+            None | Some(Value::Null) => {
+                errs.push(FieldError::required(&child(&at, "containerPort"), ""))
+            }
+            Some(p) if p.as_i64() == Some(0) => {
+                errs.push(FieldError::required(&child(&at, "containerPort"), ""))
+            }
             Some(p) => errs.extend(validate_port_number(p, &child(&at, "containerPort"))),
         }
-        if let Some(host_port) = port.get("hostPort").filter(|p| p.as_i64().is_some_and(|p| p != 0)) {
+        if let Some(host_port) = port
+            .get("hostPort")
+            .filter(|p| p.as_i64().is_some_and(|p| p != 0))
+        {
             errs.extend(validate_port_number(host_port, &child(&at, "hostPort")));
         }
-        errs.extend(validate_protocol(str_at(port, &["protocol"]), &child(&at, "protocol")));
+        errs.extend(validate_protocol(
+            str_at(port, &["protocol"]),
+            &child(&at, "protocol"),
+        ));
     }
     errs
 }
@@ -102,14 +144,18 @@ fn validate_env(env: &[Value], path: &str) -> ErrorList {
         if name.is_empty() {
             errs.push(FieldError::required(&at, ""));
         } else {
-            errs.extend(env_var_name(name).iter().map(|m| FieldError::invalid(&at, name, m)));
+            errs.extend(
+                env_var_name(name)
+                    .iter()
+                    .map(|m| FieldError::invalid(&at, name, m)),
+            );
         }
     }
     errs
 }
 
 /// Quantities well formed and not negative; each request at most its limit.
-pub(crate) fn validate_resources(resources: Option<&Value>, path: &str) -> ErrorList {
+pub(super) fn validate_resources(resources: Option<&Value>, path: &str) -> ErrorList {
     let mut errs = ErrorList::new();
     let Some(resources) = resources else {
         return errs;
@@ -118,7 +164,10 @@ pub(crate) fn validate_resources(resources: Option<&Value>, path: &str) -> Error
     let requests = resources.get("requests").and_then(Value::as_object);
     for (list, name) in [(limits, "limits"), (requests, "requests")] {
         for (resource, quantity) in list.into_iter().flatten() {
-            errs.extend(validate_quantity(quantity, &key(&child(path, name), resource)));
+            errs.extend(validate_quantity(
+                quantity,
+                &key(&child(path, name), resource),
+            ));
         }
     }
     for (resource, request) in requests.into_iter().flatten() {
@@ -129,7 +178,11 @@ pub(crate) fn validate_resources(resources: Option<&Value>, path: &str) -> Error
         if req > lim {
             let shown = limit.map(crate::wire::display).unwrap_or_default();
             let detail = format!("must be less than or equal to {resource} limit of {shown}");
-            errs.push(FieldError::invalid(&key(&child(path, "requests"), resource), crate::wire::display(request), &detail));
+            errs.push(FieldError::invalid(
+                &key(&child(path, "requests"), resource),
+                crate::wire::display(request),
+                &detail,
+            ));
         }
     }
     errs
@@ -145,8 +198,16 @@ fn request_value(quantity: &Value) -> Option<f64> {
 
 fn validate_quantity(quantity: &Value, path: &str) -> ErrorList {
     match request_value(quantity) {
-        None => vec![FieldError::invalid(path, quantity.clone(), QUANTITY_FORMAT_ERROR)],
-        Some(v) if v < 0.0 => vec![FieldError::invalid(path, quantity.clone(), "must be greater than or equal to 0")],
+        None => vec![FieldError::invalid(
+            path,
+            quantity.clone(),
+            QUANTITY_FORMAT_ERROR,
+        )],
+        Some(v) if v < 0.0 => vec![FieldError::invalid(
+            path,
+            quantity.clone(),
+            "must be greater than or equal to 0",
+        )],
         Some(_) => Vec::new(),
     }
 }

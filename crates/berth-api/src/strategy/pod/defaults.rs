@@ -57,7 +57,11 @@ pub(crate) fn default_pod_spec(spec: &mut Value) {
 fn default_container(container: &mut Value, host_network: bool) {
     let image = str_at(container, &["image"]).to_string();
     let map = as_object(container);
-    let policy = if pulls_always(&image) { "Always" } else { "IfNotPresent" };
+    let policy = if pulls_always(&image) {
+        "Always"
+    } else {
+        "IfNotPresent"
+    };
     default_key(map, "imagePullPolicy", json!(policy));
     default_key(map, "terminationMessagePath", json!("/dev/termination-log"));
     default_key(map, "terminationMessagePolicy", json!("File"));
@@ -75,7 +79,10 @@ fn default_container(container: &mut Value, host_network: bool) {
         }
     }
     for env in list_at_mut(container, &["env"]).into_iter().flatten() {
-        if let Some(field_ref) = env.pointer_mut("/valueFrom/fieldRef").filter(|f| f.is_object()) {
+        if let Some(field_ref) = env
+            .pointer_mut("/valueFrom/fieldRef")
+            .filter(|f| f.is_object())
+        {
             default_at(field_ref, &["apiVersion"], json!("v1"));
         }
     }
@@ -83,7 +90,7 @@ fn default_container(container: &mut Value, host_network: bool) {
 
 /// `Always` for `:latest` or an untagged image, `IfNotPresent` otherwise
 /// (including digests and images that do not parse).
-pub(crate) fn pulls_always(image: &str) -> bool {
+fn pulls_always(image: &str) -> bool {
     if image.is_empty() || image.contains('@') {
         return false;
     }
@@ -107,14 +114,42 @@ fn default_probe(probe: &mut Value) {
 }
 
 const VOLUME_SOURCES: &[&str] = &[
-    "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret", "nfs", "iscsi",
-    "glusterfs", "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "downwardAPI",
-    "fc", "azureFile", "configMap", "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk",
-    "projected", "portworxVolume", "scaleIO", "storageos", "csi", "ephemeral", "image",
+    "hostPath",
+    "emptyDir",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "gitRepo",
+    "secret",
+    "nfs",
+    "iscsi",
+    "glusterfs",
+    "persistentVolumeClaim",
+    "rbd",
+    "flexVolume",
+    "cinder",
+    "cephfs",
+    "flocker",
+    "downwardAPI",
+    "fc",
+    "azureFile",
+    "configMap",
+    "vsphereVolume",
+    "quobyte",
+    "azureDisk",
+    "photonPersistentDisk",
+    "projected",
+    "portworxVolume",
+    "scaleIO",
+    "storageos",
+    "csi",
+    "ephemeral",
+    "image",
 ];
 
 fn default_volume(volume: &mut Value) {
-    let has_source = VOLUME_SOURCES.iter().any(|s| volume.get(*s).is_some_and(|v| !v.is_null()));
+    let has_source = VOLUME_SOURCES
+        .iter()
+        .any(|s| volume.get(*s).is_some_and(|v| !v.is_null()));
     if !has_source {
         as_object(volume).insert("emptyDir".into(), json!({}));
     }
@@ -130,7 +165,11 @@ fn default_volume(volume: &mut Value) {
 
 /// Requests default to limits, resource by resource.
 fn default_requests_to_limits(container: &mut Value) {
-    let Some(limits) = container.pointer("/resources/limits").and_then(Value::as_object).cloned() else {
+    let Some(limits) = container
+        .pointer("/resources/limits")
+        .and_then(Value::as_object)
+        .cloned()
+    else {
         return;
     };
     let requests = object_at(container, &["resources", "requests"]);

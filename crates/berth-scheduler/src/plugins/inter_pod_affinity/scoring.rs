@@ -37,16 +37,29 @@ impl PreScorePlugin for InterPodAffinity {
                     continue;
                 }
                 let existing_ns_labels = snapshot.namespace_labels(existing.namespace());
-                let mut domain = Domain { scores: &mut scores, node };
+                let mut domain = Domain {
+                    scores: &mut scores,
+                    node,
+                };
                 domain.add_weighted(&pod.preferred_affinity, existing, existing_ns_labels, 1);
-                domain.add_weighted(&pod.preferred_anti_affinity, existing, existing_ns_labels, -1);
+                domain.add_weighted(
+                    &pod.preferred_anti_affinity,
+                    existing,
+                    existing_ns_labels,
+                    -1,
+                );
                 if self.hard_pod_affinity_weight > 0 && !node.labels().is_empty() {
                     for term in &existing.required_affinity {
                         domain.add(term, pod, incoming_ns_labels, self.hard_pod_affinity_weight);
                     }
                 }
                 domain.add_weighted(&existing.preferred_affinity, pod, incoming_ns_labels, 1);
-                domain.add_weighted(&existing.preferred_anti_affinity, pod, incoming_ns_labels, -1);
+                domain.add_weighted(
+                    &existing.preferred_anti_affinity,
+                    pod,
+                    incoming_ns_labels,
+                    -1,
+                );
             }
         }
         if scores.is_empty() {
@@ -73,10 +86,11 @@ impl Domain<'_> {
         ns_labels: Option<&BTreeMap<String, String>>,
         weight: i64,
     ) {
-        if term.matches(target, ns_labels) {
-            if let Some(value) = self.node.labels().get(&term.topology_key) {
-                add_count(self.scores, &term.topology_key, value, weight);
-            }
+        if !term.matches(target, ns_labels) {
+            return;
+        }
+        if let Some(value) = self.node.labels().get(&term.topology_key) {
+            add_count(self.scores, &term.topology_key, value, weight);
         }
     }
 

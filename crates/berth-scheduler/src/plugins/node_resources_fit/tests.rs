@@ -6,7 +6,10 @@ fn filter(p: PodBuilder, n: &NodeInfo) -> Status {
 }
 
 fn node_with(cpu: &str, mem: &str, pods: Vec<PodBuilder>) -> NodeInfo {
-    let mut n = node("n1").cap(cpu, mem).alloc("example.com/gpu", "1").info();
+    let mut n = node("n1")
+        .cap(cpu, mem)
+        .alloc("example.com/gpu", "1")
+        .info();
     for p in pods {
         n.add_pod(p.info());
     }
@@ -105,10 +108,23 @@ fn scoring_strategies_should_match_hand_computed_scores() {
     // cpu 3000/4000 used → 25, memory 5000/10000 → 50 ⇒ 37
     assert_eq!(score(ScoringStrategy::default(), p(), &n), 37);
     // 75 and 50 ⇒ 62
-    assert_eq!(score(ScoringStrategy::MostAllocated(ResourceSpec::defaults()), p(), &n), 62);
+    assert_eq!(
+        score(
+            ScoringStrategy::MostAllocated(ResourceSpec::defaults()),
+            p(),
+            &n
+        ),
+        62
+    );
     let shape = vec![
-        UtilizationShapePoint { utilization: 0, score: 0 },
-        UtilizationShapePoint { utilization: 100, score: 10 },
+        UtilizationShapePoint {
+            utilization: 0,
+            score: 0,
+        },
+        UtilizationShapePoint {
+            utilization: 100,
+            score: 10,
+        },
     ];
     let ratio = ScoringStrategy::RequestedToCapacityRatio {
         resources: ResourceSpec::defaults(),
@@ -121,5 +137,8 @@ fn scoring_strategies_should_match_hand_computed_scores() {
 fn scoring_should_assume_defaults_for_missing_requests() {
     // No requests: 100m and 200Mi are assumed. 1000m cpu → 90; 2000Mi memory → 90.
     let n = node("n1").cap("1", "2000Mi").info();
-    assert_eq!(score(ScoringStrategy::default(), pod("p").container(), &n), 90);
+    assert_eq!(
+        score(ScoringStrategy::default(), pod("p").container(), &n),
+        90
+    );
 }

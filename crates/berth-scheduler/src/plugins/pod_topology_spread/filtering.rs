@@ -4,12 +4,10 @@
 use std::collections::HashMap;
 
 use super::{
-    Constraint, DO_NOT_SCHEDULE, ERR_REASON_CONSTRAINTS_NOT_MATCH,
-    ERR_REASON_NODE_LABEL_NOT_MATCH, PodTopologySpread, has_all_topology_keys, pod_constraints,
+    Constraint, DO_NOT_SCHEDULE, ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH,
+    PodTopologySpread, has_all_topology_keys, pod_constraints,
 };
-use crate::framework::{
-    Code, CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status,
-};
+use crate::framework::{Code, CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status};
 use crate::node_info::NodeInfo;
 use crate::node_selector::RequiredNodeAffinity;
 use crate::pod_info::PodInfo;
@@ -46,7 +44,11 @@ impl PreFilterPlugin for PodTopologySpread {
                 if !c.includes_node(pod, &required, node.node()) {
                     continue;
                 }
-                let value = node.labels().get(&c.topology_key).cloned().unwrap_or_default();
+                let value = node
+                    .labels()
+                    .get(&c.topology_key)
+                    .cloned()
+                    .unwrap_or_default();
                 *counts.entry(value).or_default() += c.count_matching(node, pod.namespace());
             }
         }
@@ -57,11 +59,18 @@ impl PreFilterPlugin for PodTopologySpread {
                 if counts.len() < c.min_domains {
                     0
                 } else {
-                    counts.values().copied().min().unwrap_or(i64::from(i32::MAX))
+                    counts
+                        .values()
+                        .copied()
+                        .min()
+                        .unwrap_or(i64::from(i32::MAX))
                 }
             })
             .collect();
-        let self_match = constraints.iter().map(|c| c.selector.matches(pod.labels())).collect();
+        let self_match = constraints
+            .iter()
+            .map(|c| c.selector.matches(pod.labels()))
+            .collect();
         state.write(PreFilterState {
             constraints,
             matches,
@@ -79,7 +88,10 @@ impl FilterPlugin for PodTopologySpread {
         };
         for (i, c) in s.constraints.iter().enumerate() {
             let Some(value) = node.labels().get(&c.topology_key) else {
-                return Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_NODE_LABEL_NOT_MATCH);
+                return Status::new(
+                    Code::UnschedulableAndUnresolvable,
+                    ERR_REASON_NODE_LABEL_NOT_MATCH,
+                );
             };
             let in_domain = s.matches[i].get(value).copied().unwrap_or(0);
             let skew = in_domain + i64::from(s.self_match[i]) - s.global_min[i];

@@ -70,7 +70,11 @@ fn init_domains(s: &mut PreScoreState, snapshot: &Snapshot, feasible: &[usize]) 
             if c.topology_key == LABEL_HOSTNAME {
                 continue;
             }
-            let value = node.labels().get(&c.topology_key).cloned().unwrap_or_default();
+            let value = node
+                .labels()
+                .get(&c.topology_key)
+                .cloned()
+                .unwrap_or_default();
             counts.entry(value).or_insert(0);
         }
     }
@@ -80,7 +84,11 @@ fn init_domains(s: &mut PreScoreState, snapshot: &Snapshot, feasible: &[usize]) 
         .iter()
         .zip(&s.counts)
         .map(|(c, counts)| {
-            let domains = if c.topology_key == LABEL_HOSTNAME { scored_nodes } else { counts.len() };
+            let domains = if c.topology_key == LABEL_HOSTNAME {
+                scored_nodes
+            } else {
+                counts.len()
+            };
             ((domains + 2) as f64).ln()
         })
         .collect();
@@ -96,7 +104,11 @@ fn count_pods(s: &mut PreScoreState, pod: &PodInfo, snapshot: &Snapshot) {
             if !c.includes_node(pod, &required, node.node()) {
                 continue;
             }
-            let value = node.labels().get(&c.topology_key).map(String::as_str).unwrap_or_default();
+            let value = node
+                .labels()
+                .get(&c.topology_key)
+                .map(String::as_str)
+                .unwrap_or_default();
             if let Some(count) = counts.get_mut(value) {
                 *count += c.count_matching(node, pod.namespace());
             }
@@ -133,8 +145,18 @@ impl ScorePlugin for PodTopologySpread {
             return Status::success();
         };
         let valid = |n: &NodeScore| !s.ignored.contains(&n.node);
-        let min = scores.iter().filter(|n| valid(n)).map(|n| n.score).min().unwrap_or(0);
-        let max = scores.iter().filter(|n| valid(n)).map(|n| n.score).max().unwrap_or(0);
+        let min = scores
+            .iter()
+            .filter(|n| valid(n))
+            .map(|n| n.score)
+            .min()
+            .unwrap_or(0);
+        let max = scores
+            .iter()
+            .filter(|n| valid(n))
+            .map(|n| n.score)
+            .max()
+            .unwrap_or(0);
         for n in scores.iter_mut() {
             n.score = if !valid(n) {
                 0

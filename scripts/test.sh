@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every check and test of Berth: formatting, lints, unit, integration
+# and end-to-end tests (the latter drive the real kubectl against the real
+# berth binary).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# kubectl 1.32 comes with every machine of this kind (Debian's package is 1.20: too old).
+if ! kubectl version --client 2>/dev/null | grep -q 'v1\.3[2-9]'; then
+  echo "scripts/test.sh: the end-to-end tests need kubectl v1.32 or later on PATH" >&2
+  exit 1
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace --no-fail-fast 2>&1 | tee /tmp/berth-test.log
