@@ -157,9 +157,26 @@ pub fn resources_of(crd: &Value) -> Vec<Resource> {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default(),
+            scale: scale_paths(v.pointer("/subresources/scale")),
+            convert: None,
         });
     }
     out
+}
+
+fn scale_paths(scale: Option<&Value>) -> crate::resources::ScalePaths {
+    let path = |k: &str| {
+        scale
+            .and_then(|s| s.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    crate::resources::ScalePaths {
+        spec_replicas: path("specReplicasPath"),
+        status_replicas: path("statusReplicasPath"),
+        label_selector: path("labelSelectorPath"),
+    }
 }
 
 /// The status an accepted CRD gets: conditions, accepted names, stored versions.

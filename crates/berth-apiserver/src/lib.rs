@@ -13,6 +13,7 @@
 
 pub mod allocator;
 pub mod authn;
+mod conversion;
 mod custom;
 mod discovery;
 pub mod error;

@@ -37,6 +37,30 @@ pub struct Resource {
     pub storage_group: String,
     /// Printer columns of a custom resource (`additionalPrinterColumns`).
     pub printer_columns: Vec<serde_json::Value>,
+    /// Where the scale subresource reads and writes replicas.
+    pub scale: ScalePaths,
+    /// Converts a stored object written at another version of this
+    /// resource (resources served at several versions share storage).
+    pub convert: Option<fn(&mut serde_json::Value, &str)>,
+}
+
+/// JSON paths (`.spec.replicas`) of the scale subresource's fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScalePaths {
+    pub spec_replicas: String,
+    pub status_replicas: String,
+    /// Empty when the resource has no selector to report.
+    pub label_selector: String,
+}
+
+impl Default for ScalePaths {
+    fn default() -> Self {
+        Self {
+            spec_replicas: ".spec.replicas".into(),
+            status_replicas: ".status.replicas".into(),
+            label_selector: ".spec.selector".into(),
+        }
+    }
 }
 
 impl Resource {
@@ -47,12 +71,50 @@ impl Resource {
         } else {
             info.group.clone()
         };
+        let convert = crate::conversion::for_resource(&info);
         Self {
             info,
             strategy,
             storage_group,
             printer_columns: Vec::new(),
+            scale: ScalePaths::default(),
+            convert,
         }
+    }
+
+    /// The wire bytes of a stored object as this resource's version serves it.
+    pub fn wire(&self, kv: &berth_store::KeyValue) -> Vec<u8> {
+        match self.convert_stored(&kv.value, kv.mod_revision) {
+            Some(bytes) => bytes,
+            None => crate::object::wire_bytes(kv),
+        }
+    }
+
+    /// Appends the wire bytes of a stored value to `out`.
+    pub fn write_wire(&self, out: &mut Vec<u8>, stored: &[u8], revision: i64) {
+        match self.convert_stored(stored, revision) {
+            Some(bytes) => out.extend_from_slice(&bytes),
+            None => crate::object::write_wire(out, stored, revision),
+        }
+    }
+
+    /// The converted wire form when the stored object is at another version.
+    fn convert_stored(&self, stored: &[u8], revision: i64) -> Option<Vec<u8>> {
+        let convert = self.convert?;
+        let mut obj: serde_json::Value = serde_json::from_slice(stored).ok()?;
+        if obj.get("apiVersion").and_then(serde_json::Value::as_str)
+            == Some(self.info.api_version().as_str())
+        {
+            return None;
+        }
+        convert(&mut obj, &self.info.version);
+        crate::object::set_str(&mut obj, &["apiVersion"], &self.info.api_version());
+        crate::object::set_str(
+            &mut obj,
+            &["metadata", "resourceVersion"],
+            &revision.to_string(),
+        );
+        serde_json::to_vec(&obj).ok()
     }
 
     /// The store key of one object.

@@ -1,85 +1,14 @@
 //! Bad input gets the upstream Status code and reason, and writes nothing.
 //! Requests go through the real handler (no socket) to a real SQLite store.
 
-use std::sync::Arc;
+mod support;
 
-use berth_apiserver::authn::UserInfo;
-use berth_apiserver::{ApiState, ServerConfig, handle};
-use berth_store::sqlite::{SqliteConfig, SqliteStore};
+use berth_apiserver::handle;
 use bytes::Bytes;
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
-
-struct Fixture {
-    state: Arc<ApiState>,
-    _dir: tempfile::TempDir,
-}
-
-fn admin() -> Option<UserInfo> {
-    Some(UserInfo {
-        name: "admin".into(),
-        uid: String::new(),
-        groups: vec!["system:masters".into()],
-    })
-}
-
-impl Fixture {
-    async fn new() -> Self {
-        Self::with(|_| {}).await
-    }
-
-    async fn with(tweak: impl FnOnce(&mut ServerConfig)) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store =
-            SqliteStore::open(&dir.path().join("s.db"), SqliteConfig::default()).expect("store");
-        let mut config = ServerConfig::new(dir.path().to_path_buf());
-        tweak(&mut config);
-        let state = Arc::new(ApiState::new(config, Arc::new(store), None));
-        state.bootstrap().await.expect("bootstrap");
-        Self { state, _dir: dir }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        content_type: &str,
-        body: impl Into<Bytes>,
-    ) -> (u16, Value) {
-        self.call_as(admin(), method, path, content_type, body)
-            .await
-    }
-
-    async fn call_as(
-        &self,
-        user: Option<UserInfo>,
-        method: Method,
-        path: &str,
-        ct: &str,
-        body: impl Into<Bytes>,
-    ) -> (u16, Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", ct)
-            .body(Full::new(body.into()))
-            .expect("request");
-        let resp = handle(self.state.clone(), user, req).await;
-        let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn revision(&self) -> i64 {
-        self.state.store.current_revision().await.expect("revision")
-    }
-}
-
-const JSON: &str = "application/json";
+use support::{Fixture, JSON, admin};
 
 fn assert_status(got: &(u16, Value), code: u16, reason: &str) {
     assert_eq!(got.0, code, "{}", got.1);

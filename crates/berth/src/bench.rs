@@ -2,6 +2,8 @@
 
 mod api;
 mod child;
+mod controllers;
+mod scheduler;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -10,11 +12,17 @@ use clap::Subcommand;
 pub enum BenchCommand {
     /// API server: concurrent creates, one big list, many watchers.
     Api(api::ApiBenchArgs),
+    /// Scheduler: nodes and pods through the API, pods bound per second.
+    Scheduler(scheduler::SchedulerBenchArgs),
+    /// Controller manager: scaling and rolling Deployments on fake nodes.
+    Controllers(controllers::ControllersBenchArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Api(args) => api::run(args).await,
+        BenchCommand::Scheduler(args) => scheduler::run(args).await,
+        BenchCommand::Controllers(args) => controllers::run(args).await,
     }
 }
 

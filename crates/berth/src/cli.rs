@@ -8,6 +8,9 @@ use anyhow::{Context, Result, bail};
 use berth_apiserver::{Cidr, ServerConfig};
 use clap::{Args, Parser, Subcommand};
 
+mod controllers;
+mod scheduler;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "berth",
@@ -26,6 +29,10 @@ pub enum Command {
     Up(UpArgs),
     /// Run the API server on the embedded store.
     Server(ServerArgs),
+    /// Run the scheduler against an API server.
+    Scheduler(scheduler::SchedulerArgs),
+    /// Run the controller manager against an API server.
+    ControllerManager(controllers::ControllerManagerArgs),
     /// Run a benchmark and print its figures.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -111,6 +118,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Up(args) => run_up(args).await,
         Command::Server(args) => run_server(args).await,
+        Command::Scheduler(args) => scheduler::run(args, wait_for_signal()).await,
+        Command::ControllerManager(args) => controllers::run(args, wait_for_signal()).await,
         Command::Bench(b) => crate::bench::run(b).await,
     }
 }
@@ -148,7 +157,8 @@ async fn run_up(args: UpArgs) -> Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Resolves on SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut term) = signal(SignalKind::terminate()) else {
         let _ = tokio::signal::ctrl_c().await;

@@ -92,7 +92,7 @@ pub async fn create(ctx: &Ctx<'_>, body: Value) -> ApiResult<Written> {
             reservation.commit();
             Ok(Written {
                 status: 201,
-                body: object::wire_bytes(&kv),
+                body: ctx.res.wire(&kv),
                 warnings,
             })
         }

@@ -195,7 +195,7 @@ pub async fn delete_one(ctx: &Ctx<'_>, name: &str, opts: &DeleteOptions) -> ApiR
         if dry_run {
             return Ok(Written {
                 status: 200,
-                body: object::wire_bytes(&kv),
+                body: ctx.res.wire(&kv),
                 warnings: Vec::new(),
             });
         }
@@ -209,7 +209,7 @@ pub async fn delete_one(ctx: &Ctx<'_>, name: &str, opts: &DeleteOptions) -> ApiR
             .map_err(|e| ApiError::from_store(e, &ctx.target(name)))?;
         admission::on_delete(ctx, &obj);
         let body = if is_pod {
-            object::wire_bytes(&kv)
+            ctx.res.wire(&kv)
         } else {
             success_status(ctx, name, &uid)
         };
@@ -236,7 +236,7 @@ pub async fn delete_one(ctx: &Ctx<'_>, name: &str, opts: &DeleteOptions) -> ApiR
         .map_err(|e| ApiError::from_store(e, &ctx.target(name)))?;
     Ok(Written {
         status: 200,
-        body: object::wire_bytes(&updated),
+        body: ctx.res.wire(&updated),
         warnings: Vec::new(),
     })
 }

@@ -269,7 +269,7 @@ pub async fn list(ctx: &Ctx<'_>, table: Option<TableRequest>) -> ApiResult<Vec<u
         if i > 0 {
             out.push(b',');
         }
-        object::write_wire(&mut out, &kv.value, kv.mod_revision);
+        ctx.res.write_wire(&mut out, &kv.value, kv.mod_revision);
     }
     out.extend_from_slice(b"]}");
     Ok(out)
@@ -289,7 +289,7 @@ pub async fn get(ctx: &Ctx<'_>, table: Option<TableRequest>) -> ApiResult<Vec<u8
             t,
         ))?);
     }
-    Ok(object::wire_bytes(&kv))
+    Ok(ctx.res.wire(&kv))
 }
 
 #[cfg(test)]

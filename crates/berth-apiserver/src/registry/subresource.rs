@@ -10,6 +10,7 @@ use super::{Ctx, Written};
 use crate::error::{ApiError, ApiResult};
 use crate::object;
 use crate::patch::{self, PatchKind};
+use crate::resources::ScalePaths;
 
 fn subresource(ctx: &Ctx<'_>) -> ApiResult<Subresource> {
     let sub = ctx.path.subresource.as_deref().unwrap_or_default();
@@ -28,10 +29,10 @@ fn subresource(ctx: &Ctx<'_>) -> ApiResult<Subresource> {
 pub async fn get_subresource(ctx: &Ctx<'_>) -> ApiResult<Vec<u8>> {
     let name = ctx.name()?;
     match subresource(ctx)? {
-        Subresource::Status => Ok(object::wire_bytes(&ctx.load(name).await?)),
+        Subresource::Status => Ok(ctx.res.wire(&ctx.load(name).await?)),
         Subresource::Scale => {
             let obj = object::decode(&ctx.load(name).await?)?;
-            Ok(serde_json::to_vec(&scale_of(&obj))?)
+            Ok(serde_json::to_vec(&scale_of(&obj, &ctx.res.scale))?)
         }
         _ => Err(ApiError::MethodNotAllowed(String::new())),
     }
@@ -61,7 +62,7 @@ pub async fn write_subresource(
         }
         (Subresource::Scale, "PATCH") => {
             let name = ctx.name()?;
-            let current = scale_of(&object::decode(&ctx.load(name).await?)?);
+            let current = scale_of(&object::decode(&ctx.load(name).await?)?, &ctx.res.scale);
             let kind = PatchKind::from_content_type(content_type)?;
             let patched = patch::apply(kind, &current, body)?;
             write_scale(ctx, patched).await
@@ -76,16 +77,33 @@ fn parse(body: &[u8], content_type: &str) -> ApiResult<Value> {
     super::parse_body(body, content_type)
 }
 
+fn path_of(json_path: &str) -> Vec<&str> {
+    json_path
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// The `autoscaling/v1` Scale view of a workload.
-fn scale_of(obj: &Value) -> Value {
+fn scale_of(obj: &Value, paths: &ScalePaths) -> Value {
     let meta = |k: &str| {
         object::get(obj, &["metadata", k])
             .cloned()
             .unwrap_or(Value::Null)
     };
-    let selector = object::get(obj, &["spec", "selector"])
-        .map(selector_string)
-        .unwrap_or_default();
+    let at = |p: &str| {
+        if p.is_empty() {
+            None
+        } else {
+            object::get(obj, &path_of(p))
+        }
+    };
+    let selector = match at(&paths.label_selector) {
+        Some(Value::String(s)) => s.clone(),
+        Some(sel) => selector_string(sel),
+        None => String::new(),
+    };
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -93,9 +111,9 @@ fn scale_of(obj: &Value) -> Value {
             "name": meta("name"), "namespace": meta("namespace"), "uid": meta("uid"),
             "resourceVersion": meta("resourceVersion"), "creationTimestamp": meta("creationTimestamp"),
         },
-        "spec": {"replicas": object::get(obj, &["spec", "replicas"]).cloned().unwrap_or(json!(0))},
+        "spec": {"replicas": at(&paths.spec_replicas).cloned().unwrap_or(json!(0))},
         "status": {
-            "replicas": object::get(obj, &["status", "replicas"]).cloned().unwrap_or(json!(0)),
+            "replicas": at(&paths.status_replicas).cloned().unwrap_or(json!(0)),
             "selector": selector,
         },
     })
@@ -154,12 +172,12 @@ async fn write_scale(ctx: &Ctx<'_>, scale: Value) -> ApiResult<Written> {
     {
         object::set_str(&mut obj, &["metadata", "resourceVersion"], rv);
     }
-    object::set(&mut obj, &["spec", "replicas"], replicas);
+    object::set(&mut obj, &path_of(&ctx.res.scale.spec_replicas), replicas);
     let written = update::write(ctx, &name, &kv, obj, Part::Main, Vec::new()).await?;
     let updated: Value = serde_json::from_slice(&written.body)?;
     Ok(Written {
         status: 200,
-        body: serde_json::to_vec(&scale_of(&updated))?,
+        body: serde_json::to_vec(&scale_of(&updated, &ctx.res.scale))?,
         warnings: Vec::new(),
     })
 }
@@ -261,7 +279,7 @@ async fn finalize_namespace(ctx: &Ctx<'_>, body: Value) -> ApiResult<Written> {
         .map_err(|e| ApiError::from_store(e, &ctx.target(&name)))?;
     Ok(Written {
         status: 200,
-        body: object::wire_bytes(&kv),
+        body: ctx.res.wire(&kv),
         warnings: Vec::new(),
     })
 }

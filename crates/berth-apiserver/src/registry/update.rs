@@ -119,7 +119,7 @@ pub async fn write(
     }
     Ok(Written {
         status: 200,
-        body: object::wire_bytes(&kv),
+        body: ctx.res.wire(&kv),
         warnings,
     })
 }

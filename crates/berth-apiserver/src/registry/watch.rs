@@ -227,7 +227,7 @@ impl Watcher {
                 self.sent_columns = true;
                 let _ = serde_json::to_writer(&mut out, &tbl);
             }
-            None => object::write_wire(&mut out, stored, revision),
+            None => self.res.write_wire(&mut out, stored, revision),
         }
         out.extend_from_slice(b"}\n");
         Bytes::from(out)
