@@ -8,7 +8,9 @@ use anyhow::{Context, Result, bail};
 use berth_apiserver::{Cidr, ServerConfig};
 use clap::{Args, Parser, Subcommand};
 
+mod agent;
 mod controllers;
+mod image;
 mod scheduler;
 
 #[derive(Parser, Debug)]
@@ -33,6 +35,11 @@ pub enum Command {
     Scheduler(scheduler::SchedulerArgs),
     /// Run the controller manager against an API server.
     ControllerManager(controllers::ControllerManagerArgs),
+    /// Run the node agent: pods on containerd through CRI.
+    Agent(agent::AgentArgs),
+    /// Manage images in the node's containerd (e.g. import an archive).
+    #[command(subcommand)]
+    Image(image::ImageCommand),
     /// Run a benchmark and print its figures.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -120,6 +127,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Server(args) => run_server(args).await,
         Command::Scheduler(args) => scheduler::run(args, wait_for_signal()).await,
         Command::ControllerManager(args) => controllers::run(args, wait_for_signal()).await,
+        Command::Agent(args) => agent::run(args, wait_for_signal()).await,
+        Command::Image(cmd) => image::run(cmd).await,
         Command::Bench(b) => crate::bench::run(b).await,
     }
 }
