@@ -1,7 +1,12 @@
 //! Server-side printing: `meta.k8s.io/v1` Tables for `kubectl get`.
 //!
-//! Columns: NAME and AGE for every resource, plus a custom resource's
-//! `additionalPrinterColumns` (simple `.a.b` JSON paths).
+//! Columns: upstream's for each built-in kind ([`printers`]), a custom
+//! resource's `additionalPrinterColumns` (simple `.a.b` JSON paths) between
+//! NAME and AGE, and NAME, AGE for everything else.
+
+mod cells;
+mod pod;
+mod printers;
 
 use serde_json::{Value, json};
 
@@ -89,38 +94,23 @@ fn path_value(obj: &Value, json_path: &str) -> Value {
 
 /// Builds a Table of `objects` with list metadata `meta`.
 pub fn build(res: &Resource, objects: &[Value], meta: Value, req: TableRequest) -> Value {
-    let mut columns = vec![column(
-        "Name",
-        "string",
-        "name",
-        "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated.",
-        0,
-    )];
-    for c in &res.printer_columns {
-        let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        let priority = c.get("priority").and_then(Value::as_i64).unwrap_or(0);
-        columns.push(column(
-            &s("name"),
-            &s("type"),
-            &s("format"),
-            &s("description"),
-            priority,
-        ));
-    }
-    columns.push(column("Age", "date", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0));
+    let (columns, cells): (Vec<Value>, Vec<Vec<Value>>) =
+        match printers::for_kind(&res.info.group, &res.info.kind) {
+            Some(cols) if !matches!(res.strategy, crate::resources::StrategyRef::Custom(_)) => (
+                cols.iter()
+                    .map(|c| column(c.name, c.ty, "", "", c.priority))
+                    .collect(),
+                objects
+                    .iter()
+                    .map(|o| cols.iter().map(|c| (c.cell)(o)).collect())
+                    .collect(),
+            ),
+            _ => custom_columns(res, objects),
+        };
     let rows: Vec<Value> = objects
         .iter()
-        .map(|obj| {
-            let mut cells = vec![json!(
-                object::get_str(obj, &["metadata", "name"]).unwrap_or("")
-            )];
-            for c in &res.printer_columns {
-                cells.push(path_value(
-                    obj,
-                    c.get("jsonPath").and_then(Value::as_str).unwrap_or(""),
-                ));
-            }
-            cells.push(json!(age(obj)));
+        .zip(cells)
+        .map(|(obj, cells)| {
             let mut row = json!({"cells": cells});
             match req.include {
                 IncludeObject::None => {}
@@ -137,6 +127,54 @@ pub fn build(res: &Resource, objects: &[Value], meta: Value, req: TableRequest) 
         })
         .collect();
     json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "columnDefinitions": columns, "rows": rows})
+}
+
+/// NAME and the custom resource's printer columns; AGE only when it
+/// declares none (upstream defaults the columns to Age in that case).
+fn custom_columns(res: &Resource, objects: &[Value]) -> (Vec<Value>, Vec<Vec<Value>>) {
+    let mut columns = vec![column(
+        "Name",
+        "string",
+        "name",
+        "Name must be unique within a namespace.",
+        0,
+    )];
+    for c in &res.printer_columns {
+        let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let priority = c.get("priority").and_then(Value::as_i64).unwrap_or(0);
+        columns.push(column(
+            &s("name"),
+            &s("type"),
+            &s("format"),
+            &s("description"),
+            priority,
+        ));
+    }
+    let default_age = res.printer_columns.is_empty();
+    if default_age {
+        columns.push(column("Age", "date", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0));
+    }
+    let cells = objects
+        .iter()
+        .map(|obj| {
+            let mut cells = vec![json!(
+                object::get_str(obj, &["metadata", "name"]).unwrap_or("")
+            )];
+            for c in &res.printer_columns {
+                let v = path_value(obj, c.get("jsonPath").and_then(Value::as_str).unwrap_or(""));
+                let is_date = c.get("type").and_then(Value::as_str) == Some("date");
+                cells.push(match (&v, is_date) {
+                    (Value::String(t), true) => json!(cells::age_of(t)),
+                    _ => v,
+                });
+            }
+            if default_age {
+                cells.push(json!(age(obj)));
+            }
+            cells
+        })
+        .collect();
+    (columns, cells)
 }
 
 #[cfg(test)]

@@ -145,7 +145,7 @@ fn get_prints_every_output_format() {
         .unwrap_or("")
         .split_whitespace()
         .collect();
-    assert_eq!(header, ["NAME", "AGE"]);
+    assert_eq!(header, ["NAME", "DATA", "AGE"]);
     assert!(table.lines().nth(1).is_some_and(|l| l.starts_with("fmt ")));
     assert_eq!(
         json(&k.run(&["get", "cm", "fmt", "-o", "json"]).ok())["data"]["a"],
@@ -214,7 +214,7 @@ fn get_watch_sees_changes_made_by_another_kubectl() {
     let header = rx.recv_timeout(Duration::from_secs(10)).expect("header");
     assert_eq!(
         header.split_whitespace().collect::<Vec<_>>(),
-        ["EVENT", "NAME", "AGE"]
+        ["EVENT", "NAME", "DATA", "AGE"]
     );
     let first = rx
         .recv_timeout(Duration::from_secs(10))
