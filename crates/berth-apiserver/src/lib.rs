@@ -12,6 +12,7 @@
 //! not enforced yet: every authenticated user is allowed.
 
 pub mod allocator;
+mod apply;
 pub mod authn;
 mod conversion;
 mod custom;

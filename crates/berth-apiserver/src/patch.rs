@@ -11,6 +11,8 @@ pub enum PatchKind {
     Json,
     Merge,
     Strategic,
+    /// Server-side apply (handled by [`crate::apply`], not by [`apply`]).
+    Apply,
 }
 
 impl PatchKind {
@@ -19,6 +21,7 @@ impl PatchKind {
             "application/json-patch+json" => Ok(Self::Json),
             "application/merge-patch+json" => Ok(Self::Merge),
             "application/strategic-merge-patch+json" => Ok(Self::Strategic),
+            "application/apply-patch+yaml" => Ok(Self::Apply),
             other => Err(ApiError::UnsupportedMediaType(other.to_string())),
         }
     }
@@ -34,7 +37,7 @@ pub fn apply(kind: PatchKind, current: &Value, body: &[u8]) -> ApiResult<Value> 
             require_object(&patch)?;
             Ok(merge(current.clone(), &patch, false))
         }
-        PatchKind::Strategic => {
+        PatchKind::Strategic | PatchKind::Apply => {
             require_object(&patch)?;
             Ok(merge(current.clone(), &patch, true))
         }
@@ -52,7 +55,7 @@ fn require_object(patch: &Value) -> ApiResult<()> {
 }
 
 /// RFC 7386, and with `strategic` the list and directive rules.
-fn merge(target: Value, patch: &Value, strategic: bool) -> Value {
+pub fn merge(target: Value, patch: &Value, strategic: bool) -> Value {
     let Value::Object(p) = patch else {
         return patch.clone();
     };
@@ -107,7 +110,7 @@ fn strip_directives(v: Value) -> Value {
 
 /// The merge key upstream declares for a list field, when its items are
 /// objects that carry it.
-fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
+pub fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
     let candidates: &[&str] = match field {
         "containers"
         | "initContainers"
@@ -133,7 +136,7 @@ fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
 }
 
 /// Fields upstream merges as sets of primitives.
-fn is_primitive_set(field: &str) -> bool {
+pub fn is_primitive_set(field: &str) -> bool {
     field == "finalizers"
 }
 

@@ -422,3 +422,77 @@ async fn a_requested_cluster_ip_in_use_is_refused_and_a_freed_one_is_reusable() 
         201
     );
 }
+
+const APPLY: &str = "application/apply-patch+yaml";
+
+fn applied_deploy(replicas: i64, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: {image}\n"
+    )
+}
+
+#[tokio::test]
+async fn server_side_apply_creates_then_detects_conflicts_between_managers() {
+    let f = Fixture::new().await;
+    let url = "/apis/apps/v1/namespaces/default/deployments/web";
+    let (code, created) = f
+        .call(
+            Method::PATCH,
+            &format!("{url}?fieldManager=alice"),
+            APPLY,
+            applied_deploy(3, "busybox:1"),
+        )
+        .await;
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(created["metadata"]["managedFields"][0]["manager"], "alice");
+    assert_eq!(
+        created["metadata"]["managedFields"][0]["operation"],
+        "Apply"
+    );
+
+    let (code, err) = f
+        .call(
+            Method::PATCH,
+            &format!("{url}?fieldManager=bob"),
+            APPLY,
+            applied_deploy(5, "busybox:1"),
+        )
+        .await;
+    assert_eq!((code, err["reason"].clone()), (409, json!("Conflict")));
+    let msg = err["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains("conflict with \"alice\"") && msg.contains(".spec.replicas"),
+        "{msg}"
+    );
+
+    let (code, forced) = f
+        .call(
+            Method::PATCH,
+            &format!("{url}?fieldManager=bob&force=true"),
+            APPLY,
+            applied_deploy(5, "busybox:1"),
+        )
+        .await;
+    assert_eq!((code, forced["spec"]["replicas"].clone()), (200, json!(5)));
+    let (code, missing) = f
+        .call(Method::PATCH, url, APPLY, applied_deploy(5, "busybox:1"))
+        .await;
+    assert_eq!(
+        (code, missing["reason"].clone()),
+        (422, json!("Invalid")),
+        "fieldManager is required"
+    );
+}
+
+#[tokio::test]
+async fn reapplying_without_a_field_removes_it() {
+    let f = Fixture::new().await;
+    let url = "/api/v1/namespaces/default/configmaps/cfg?fieldManager=me";
+    let first =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  a: '1'\n  b: '2'\n";
+    assert_eq!(f.call(Method::PATCH, url, APPLY, first).await.0, 201);
+    let second = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  a: '1'\n";
+    let (code, obj) = f.call(Method::PATCH, url, APPLY, second).await;
+    assert_eq!(code, 200);
+    assert_eq!(obj["data"], json!({"a": "1"}));
+}

@@ -173,6 +173,64 @@ pub async fn update(ctx: &Ctx<'_>, body: Value, part: Part) -> ApiResult<Written
     }
 }
 
+/// Server-side apply: creates the object when absent, else merges the
+/// applied configuration with field ownership (retried on write conflicts).
+async fn server_side_apply(
+    ctx: &Ctx<'_>,
+    name: &str,
+    body: &[u8],
+    content_type: &str,
+    part: Part,
+) -> ApiResult<Written> {
+    let manager = ctx.query.get("fieldManager").unwrap_or("").to_string();
+    if manager.is_empty() {
+        return Err(ApiError::Invalid {
+            kind: "PatchOptions".into(),
+            target: crate::error::Target::new("meta.k8s.io", "PatchOptions", ""),
+            errors: vec![berth_api::FieldError::required(
+                "fieldManager",
+                "is required for apply patch",
+            )],
+        });
+    }
+    let force = ctx.query.flag("force")?;
+    let mut applied = super::parse_body(body, content_type)?;
+    object::set_str(&mut applied, &["metadata", "name"], name);
+    let api_version = ctx.res.info.api_version();
+    let mut attempt = 0;
+    loop {
+        let old_kv = match ctx.load(name).await {
+            Ok(kv) => kv,
+            Err(ApiError::NotFound(_)) if part == Part::Main => {
+                let mut obj = applied.clone();
+                crate::apply::created(&mut obj, &manager, &api_version);
+                return super::create::create(ctx, obj).await;
+            }
+            Err(e) => return Err(e),
+        };
+        let live = object::decode(&old_kv)?;
+        let merged = crate::apply::apply(
+            &live,
+            &applied,
+            &manager,
+            force,
+            &api_version,
+            &ctx.target(name),
+        )?;
+        let (new, warnings) = ctx.decode_body(merged)?;
+        match write(ctx, name, &old_kv, new, part, warnings).await {
+            Err(e) if is_conflict(&e) && attempt < MAX_RETRIES && !is_apply_conflict(&e) => {
+                attempt += 1
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_apply_conflict(e: &ApiError) -> bool {
+    matches!(e, ApiError::Conflict { message, .. } if message.starts_with("Apply failed"))
+}
+
 /// PATCH: applies a patch to the current object, retrying on conflicts
 /// unless the patch itself names a resourceVersion.
 pub async fn patch(
@@ -183,6 +241,9 @@ pub async fn patch(
 ) -> ApiResult<Written> {
     let name = ctx.name()?.to_string();
     let kind = PatchKind::from_content_type(content_type)?;
+    if kind == PatchKind::Apply {
+        return server_side_apply(ctx, &name, body, content_type, part).await;
+    }
     let mut attempt = 0;
     loop {
         let old_kv = ctx.load(&name).await?;
