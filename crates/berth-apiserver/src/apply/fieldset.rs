@@ -109,7 +109,7 @@ pub fn from_fields_v1(v: &Value) -> BTreeSet<FieldPath> {
     out
 }
 
-fn find_item<'a>(items: &'a [Value], el: &str) -> Option<usize> {
+fn find_item(items: &[Value], el: &str) -> Option<usize> {
     if let Some(k) = el.strip_prefix("k:") {
         let want: Map<String, Value> = serde_json::from_str(k).ok()?;
         return items
@@ -159,10 +159,10 @@ pub fn remove_at(obj: &mut Value, path: &FieldPath) {
         if let Some(m) = cur.as_object_mut() {
             m.remove(f);
         }
-    } else if let Some(items) = cur.as_array_mut() {
-        if let Some(idx) = find_item(items, last) {
-            items.remove(idx);
-        }
+    } else if let Some(items) = cur.as_array_mut()
+        && let Some(idx) = find_item(items, last)
+    {
+        items.remove(idx);
     }
 }
 
