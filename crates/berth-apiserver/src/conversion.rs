@@ -13,7 +13,46 @@ use crate::object;
 pub fn for_resource(info: &ResourceInfo) -> Option<fn(&mut Value, &str)> {
     match (info.group.as_str(), info.kind.as_str()) {
         ("autoscaling", "HorizontalPodAutoscaler") => Some(convert_hpa),
+        ("" | "events.k8s.io", "Event") => Some(convert_event),
         _ => None,
+    }
+}
+
+/// The storage group a resource's objects live under: one for every
+/// version and group that serves the same objects.
+pub fn storage_group(info: &ResourceInfo) -> String {
+    match (info.group.as_str(), info.kind.as_str()) {
+        ("" | "events.k8s.io", "Event") => "core".into(),
+        ("", _) => "core".into(),
+        (g, _) => g.to_string(),
+    }
+}
+
+/// core/v1 Event field ↔ events.k8s.io/v1 Event field.
+const EVENT_FIELDS: [(&str, &str); 8] = [
+    ("involvedObject", "regarding"),
+    ("message", "note"),
+    ("reportingComponent", "reportingController"),
+    ("source", "deprecatedSource"),
+    ("firstTimestamp", "deprecatedFirstTimestamp"),
+    ("lastTimestamp", "deprecatedLastTimestamp"),
+    ("count", "deprecatedCount"),
+    ("reportingInstance", "reportingInstance"),
+];
+
+/// Both views are "v1": the stored apiVersion tells the direction.
+fn convert_event(obj: &mut Value, _to: &str) {
+    let Some(m) = obj.as_object_mut() else { return };
+    let to_events_api = m.get("apiVersion").and_then(Value::as_str) == Some("v1");
+    for (core, events) in EVENT_FIELDS {
+        let (from, into) = if to_events_api {
+            (core, events)
+        } else {
+            (events, core)
+        };
+        if let Some(v) = m.remove(from) {
+            m.insert(into.to_string(), v);
+        }
     }
 }
 
@@ -98,6 +137,23 @@ fn hpa_to_v2(obj: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_core_event_reads_as_an_events_api_event_and_back() {
+        let core = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"},
+            "involvedObject": {"kind": "Pod", "name": "p"}, "message": "hi", "reason": "Started",
+            "source": {"component": "kubelet"}, "count": 2, "type": "Normal"});
+        let mut events = core.clone();
+        convert_event(&mut events, "v1");
+        assert_eq!(events["regarding"]["name"], "p");
+        assert_eq!(events["note"], "hi");
+        assert_eq!(events["deprecatedSource"]["component"], "kubelet");
+        assert_eq!(events["deprecatedCount"], 2);
+        events["apiVersion"] = json!("events.k8s.io/v1");
+        convert_event(&mut events, "v1");
+        events["apiVersion"] = json!("v1");
+        assert_eq!(events, core);
+    }
 
     #[test]
     fn a_v1_cpu_target_reads_as_a_v2_utilization_metric_and_back() {

@@ -142,6 +142,45 @@ fn spawn_compaction(store: Arc<dyn Store>, every: Duration) {
     });
 }
 
+/// When an event last happened: its newest timestamp.
+fn event_last_seen(obj: &serde_json::Value) -> Option<jiff::Timestamp> {
+    let at = |p: &[&str]| object::get_str(obj, p).and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    [
+        at(&["series", "lastObservedTime"]),
+        at(&["lastTimestamp"]),
+        at(&["deprecatedLastTimestamp"]),
+        at(&["eventTime"]),
+        at(&["metadata", "creationTimestamp"]),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+}
+
+/// Deletes events that last happened longer than `ttl` ago, as upstream's
+/// etcd leases on events do.
+fn spawn_event_ttl(store: Arc<dyn Store>, ttl: Duration) {
+    let every = (ttl / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let Ok(page) = store.list("/core/events/", Default::default()).await else {
+                continue;
+            };
+            let cutoff =
+                jiff::Timestamp::now() - jiff::SignedDuration::try_from(ttl).unwrap_or_default();
+            for kv in page.items {
+                let Ok(obj) = serde_json::from_slice::<serde_json::Value>(&kv.value) else {
+                    continue;
+                };
+                if event_last_seen(&obj).is_some_and(|t| t < cutoff) {
+                    let _ = store.delete(&kv.key, Some(kv.mod_revision)).await;
+                }
+            }
+        }
+    });
+}
+
 /// Starts an API server: certificates, kubeconfig, store, listener.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ApiServerError> {
     let data_dir = config.data_dir.clone();
@@ -179,7 +218,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ApiServerError
     let store = open_store(&data_dir).await?;
     let state = Arc::new(ApiState::new(config, store.clone(), tokens));
     state.bootstrap().await?;
-    spawn_compaction(store, Duration::from_secs(300));
+    spawn_compaction(store.clone(), Duration::from_secs(300));
+    spawn_event_ttl(store, state.config.event_ttl);
     let tls = server::tls_config(&pki)?;
     let (tx, mut rx) = watch::channel(false);
     let shutdown = async move {

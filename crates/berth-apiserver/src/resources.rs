@@ -66,11 +66,7 @@ impl Default for ScalePaths {
 impl Resource {
     pub fn builtin(info: ResourceInfo) -> Self {
         let strategy = StrategyRef::Builtin(berth_api::strategy_for(&info.group, &info.kind));
-        let storage_group = if info.group.is_empty() {
-            "core".to_string()
-        } else {
-            info.group.clone()
-        };
+        let storage_group = crate::conversion::storage_group(&info);
         let convert = crate::conversion::for_resource(&info);
         Self {
             info,
@@ -96,6 +92,21 @@ impl Resource {
             Some(bytes) => out.extend_from_slice(&bytes),
             None => crate::object::write_wire(out, stored, revision),
         }
+    }
+
+    /// The object as this resource serves it, when the stored form differs
+    /// (`None` when it does not: use the stored bytes as they are).
+    pub fn view(&self, stored: &[u8]) -> Option<serde_json::Value> {
+        self.convert?;
+        let mut obj: serde_json::Value = serde_json::from_slice(stored).ok()?;
+        if obj.get("apiVersion").and_then(serde_json::Value::as_str)
+            == Some(self.info.api_version().as_str())
+        {
+            return Some(obj);
+        }
+        (self.convert?)(&mut obj, &self.info.version);
+        crate::object::set_str(&mut obj, &["apiVersion"], &self.info.api_version());
+        Some(obj)
     }
 
     /// The converted wire form when the stored object is at another version.

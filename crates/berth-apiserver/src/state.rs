@@ -37,6 +37,8 @@ pub struct ServerConfig {
     pub bookmark_interval: Duration,
     /// Requests in flight beyond which new ones get 429.
     pub max_requests_inflight: usize,
+    /// How long an event is kept after it last happened (`--event-ttl`).
+    pub event_ttl: Duration,
 }
 
 impl ServerConfig {
@@ -54,6 +56,7 @@ impl ServerConfig {
             min_request_timeout: Duration::from_secs(1800),
             bookmark_interval: Duration::from_secs(60),
             max_requests_inflight: 1200,
+            event_ttl: Duration::from_secs(3600),
         }
     }
 }

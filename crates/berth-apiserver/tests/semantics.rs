@@ -496,3 +496,54 @@ async fn reapplying_without_a_field_removes_it() {
     assert_eq!(code, 200);
     assert_eq!(obj["data"], json!({"a": "1"}));
 }
+
+#[tokio::test]
+async fn one_event_store_serves_core_and_events_api_views_with_their_selectors() {
+    let f = Fixture::new().await;
+    let ev = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "p.1"},
+        "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+        "reason": "Started", "message": "Started container", "type": "Normal",
+        "source": {"component": "kubelet"}, "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z", "count": 1});
+    assert_eq!(
+        f.call(Method::POST, &format!("{NS}/events"), JSON, ev.to_string())
+            .await
+            .0,
+        201
+    );
+    let events_api = "/apis/events.k8s.io/v1/namespaces/default/events";
+    let (_, got) = f
+        .call(Method::GET, &format!("{events_api}/p.1"), JSON, "")
+        .await;
+    assert_eq!(got["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(
+        (got["regarding"]["name"].clone(), got["note"].clone()),
+        (json!("p"), json!("Started container"))
+    );
+    let (_, list) = f
+        .call(
+            Method::GET,
+            &format!("{events_api}?fieldSelector=regarding.name%3Dp"),
+            JSON,
+            "",
+        )
+        .await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+    let (_, none) = f
+        .call(
+            Method::GET,
+            &format!("{events_api}?fieldSelector=regarding.name%3Dq"),
+            JSON,
+            "",
+        )
+        .await;
+    assert_eq!(none["items"].as_array().map(Vec::len), Some(0));
+    let (_, core) = f
+        .call(
+            Method::GET,
+            &format!("{NS}/events?fieldSelector=involvedObject.name%3Dp,involvedObject.kind%3DPod"),
+            JSON,
+            "",
+        )
+        .await;
+    assert_eq!(core["items"][0]["message"], "Started container");
+}

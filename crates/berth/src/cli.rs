@@ -81,6 +81,9 @@ pub struct ServerArgs {
     /// Requests in flight beyond which new ones get 429.
     #[arg(long, default_value_t = 1200)]
     pub max_requests_inflight: usize,
+    /// How long events are kept (e.g. 1h, 30m, 90s).
+    #[arg(long, default_value = "1h")]
+    pub event_ttl: String,
 }
 
 impl ServerArgs {
@@ -99,8 +102,36 @@ impl ServerArgs {
         config.min_request_timeout =
             std::time::Duration::from_secs(self.min_request_timeout.max(1));
         config.max_requests_inflight = self.max_requests_inflight.max(1);
+        config.event_ttl = parse_duration(&self.event_ttl)?;
         Ok(config)
     }
+}
+
+/// A duration as upstream flags write them: `90s`, `30m`, `1h`, `1h30m`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().with_context(|| format!("duration {s:?}: a unit without a number"))?;
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => bail!("duration {s:?}: unknown unit {c:?} (use s, m or h)"),
+        };
+        number.clear();
+    }
+    if !number.is_empty() {
+        bail!("duration {s:?}: a number without a unit (use s, m or h)");
+    }
+    if total == 0 {
+        bail!("duration {s:?} must be positive");
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 fn parse_port_range(s: &str) -> Result<(u16, u16)> {
@@ -182,6 +213,15 @@ pub async fn wait_for_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_parse_as_upstream_flags_write_them() {
+        assert_eq!(parse_duration("1h30m").expect("valid").as_secs(), 5400);
+        assert_eq!(parse_duration("90s").expect("valid").as_secs(), 90);
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
 
     #[test]
     fn node_port_ranges_parse_and_bad_ones_are_refused() {

@@ -32,9 +32,24 @@ pub(super) static CORE_EVENT: KindStrategy = KindStrategy {
     ..KindStrategy::typed::<core::Event>("Event", Namespaced)
 };
 
+/// Field-selector paths of events.k8s.io/v1 events (upstream maps them
+/// onto the core names).
+const EVENTS_API_FIELDS: &[&str] = &[
+    "regarding.kind",
+    "regarding.namespace",
+    "regarding.name",
+    "regarding.uid",
+    "regarding.apiVersion",
+    "regarding.resourceVersion",
+    "regarding.fieldPath",
+    "reason",
+    "reportingController",
+    "type",
+];
+
 pub(super) static EVENT: KindStrategy = KindStrategy {
     validate: validate_event,
-    fields: EVENT_FIELDS,
+    fields: EVENTS_API_FIELDS,
     field_value: event_field,
     ..KindStrategy::typed::<events::Event>("Event", Namespaced)
 };
@@ -98,12 +113,5 @@ fn core_event_field(obj: &Value, field: &str) -> Option<String> {
 }
 
 fn event_field(obj: &Value, field: &str) -> Option<String> {
-    match field {
-        "source" => pointer_string(obj, "/deprecatedSource/component"),
-        "reportingComponent" => pointer_string(obj, "/reportingController"),
-        other => match other.strip_prefix("involvedObject.") {
-            Some(rest) => pointer_string(obj, &format!("/regarding/{rest}")),
-            None => pointer_string(obj, &format!("/{other}")),
-        },
-    }
+    pointer_string(obj, &format!("/{}", field.replace('.', "/")))
 }

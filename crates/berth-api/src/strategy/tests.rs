@@ -242,12 +242,19 @@ fn event_field_selectors_cover_involved_object() {
     }
     let new = json!({"regarding": {"kind": "Pod", "name": "p"}, "reportingController": "kubelet"});
     let strategy = strategy_for("events.k8s.io", "Event");
+    // events.k8s.io selects on its own names, as upstream.
+    assert!(strategy.selectable_fields().contains(&"regarding.name"));
+    assert!(
+        !strategy
+            .selectable_fields()
+            .contains(&"involvedObject.name")
+    );
     assert_eq!(
-        strategy.field_value(&new, "involvedObject.name").as_deref(),
+        strategy.field_value(&new, "regarding.name").as_deref(),
         Some("p")
     );
     assert_eq!(
-        strategy.field_value(&new, "reportingComponent").as_deref(),
+        strategy.field_value(&new, "reportingController").as_deref(),
         Some("kubelet")
     );
 }

@@ -50,6 +50,18 @@ impl Selectors {
         serde_json::from_slice::<Value>(raw).is_ok_and(|v| self.matches(strategy, &v))
     }
 
+    /// Whether a stored object matches as `res` serves it (converted
+    /// first when `res` shares storage with another version).
+    pub fn matches_in(&self, res: &crate::resources::Resource, raw: &[u8]) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        match res.view(raw) {
+            Some(v) => self.matches(&*res.strategy, &v),
+            None => self.matches_stored(&*res.strategy, raw),
+        }
+    }
+
     pub fn matches(&self, strategy: &dyn Strategy, obj: &Value) -> bool {
         self.label.matches(&object::labels(obj))
             && self.field.matches(&|f: &str| match f {
@@ -186,7 +198,7 @@ pub async fn read_page(ctx: &Ctx<'_>, selectors: &Selectors) -> ApiResult<Page> 
         let mut examined = 0;
         for kv in page.items {
             examined += 1;
-            if selectors.matches_stored(&*ctx.res.strategy, &kv.value) {
+            if selectors.matches_in(&ctx.res, &kv.value) {
                 items.push(kv);
                 if limit.is_some_and(|l| items.len() >= l) {
                     break;

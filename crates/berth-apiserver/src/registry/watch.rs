@@ -167,10 +167,7 @@ impl Watcher {
             }
         };
         for kv in &page.items {
-            if self
-                .selectors
-                .matches_stored(&*self.res.strategy, &kv.value)
-            {
+            if self.selectors.matches_in(&self.res, &kv.value) {
                 let frame = self.frame("ADDED", &kv.value, kv.mod_revision);
                 if self.tx.send(frame).await.is_err() {
                     return Err(());
@@ -184,12 +181,11 @@ impl Watcher {
     /// Sends one store event as the watcher sees it through its selectors;
     /// false when the client has gone.
     async fn send_event(&mut self, ev: &Event) -> bool {
-        let strategy = &*self.res.strategy;
-        let now = self.selectors.matches_stored(strategy, &ev.kv.value);
+        let now = self.selectors.matches_in(&self.res, &ev.kv.value);
         let before = ev
             .prev
             .as_ref()
-            .is_some_and(|p| self.selectors.matches_stored(strategy, &p.value));
+            .is_some_and(|p| self.selectors.matches_in(&self.res, &p.value));
         let kind = match ev.kind {
             EventKind::Create if now => "ADDED",
             EventKind::Update if now && before => "MODIFIED",
