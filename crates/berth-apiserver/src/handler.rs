@@ -187,8 +187,9 @@ where
             serde_json::to_vec(&openapi::v3_root(&state.resources()))?,
         )),
         ApiPath::OpenApiV3(gv) => {
-            let doc = openapi::v3_group_version(&state.resources(), &gv).ok_or_else(not_found)?;
-            Ok(json(200, serde_json::to_vec(&doc)?))
+            let doc =
+                openapi::v3_group_version_bytes(&state.resources(), &gv).ok_or_else(not_found)?;
+            Ok(json(200, doc.as_ref().clone()))
         }
         ApiPath::CoreRoot => {
             get_only(req.method())?;

@@ -3,7 +3,13 @@
 //! They list every resource path with its operations, the
 //! `x-kubernetes-group-version-kind` of each and the query parameters
 //! (kubectl reads them to learn that the server validates fields itself).
-//! Schemas of the types are not generated yet.
+//! Built-in group-versions carry the component schemas of their kinds
+//! ([`schemas`]), so `kubectl explain` works.
+
+mod schemas;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
 
@@ -32,12 +38,18 @@ fn base_path(r: &Resource) -> String {
 }
 
 fn operation(r: &Resource, action: &str, params: &[&str]) -> Value {
+    let mut ok = json!({"description": "OK"});
+    if let Some(name) =
+        schemas::name_of(&r.info.group, &r.info.version, &r.info.kind).filter(|_| action != "list")
+    {
+        ok["content"] = json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}});
+    }
     let mut op = json!({
         "operationId": format!("{action}{}", r.info.kind),
         "x-kubernetes-action": action,
         "x-kubernetes-group-version-kind": gvk(r),
         "parameters": params.iter().map(|p| param(p, "string")).collect::<Vec<_>>(),
-        "responses": {"200": {"description": "OK"}},
+        "responses": {"200": ok},
     });
     if let Some(m) = op.as_object_mut() {
         m.insert("tags".into(), json!([r.info.group.replace('.', "_")]));
@@ -115,6 +127,27 @@ fn fingerprint(key: &str, table: &ResourceTable) -> u64 {
     h.finish()
 }
 
+/// Serialized group-version documents, by key and table fingerprint.
+type DocCache = Mutex<HashMap<(String, u64), Arc<Vec<u8>>>>;
+
+fn cache() -> &'static DocCache {
+    static CACHE: std::sync::OnceLock<DocCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The serialized document of a group-version, built once per table.
+pub fn v3_group_version_bytes(table: &ResourceTable, key: &str) -> Option<Arc<Vec<u8>>> {
+    let id = (key.to_string(), fingerprint(key, table));
+    if let Some(hit) = cache().lock().ok().and_then(|c| c.get(&id).cloned()) {
+        return Some(hit);
+    }
+    let doc = Arc::new(serde_json::to_vec(&v3_group_version(table, key)?).ok()?);
+    if let Ok(mut c) = cache().lock() {
+        c.insert(id, doc.clone());
+    }
+    Some(doc)
+}
+
 /// `/openapi/v3/{api/v1 | apis/group/version}`.
 pub fn v3_group_version(table: &ResourceTable, key: &str) -> Option<Value> {
     let mut paths = Map::new();
@@ -128,11 +161,15 @@ pub fn v3_group_version(table: &ResourceTable, key: &str) -> Option<Value> {
     if paths.is_empty() {
         return None;
     }
+    let (group, version) = match key.strip_prefix("apis/") {
+        Some(gv) => gv.split_once('/').unwrap_or((gv, "")),
+        None => ("", key.strip_prefix("api/").unwrap_or(key)),
+    };
     Some(json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.32.0"},
         "paths": paths,
-        "components": {"schemas": {}},
+        "components": {"schemas": schemas::for_group_version(group, version)},
     }))
 }
 

@@ -50,6 +50,8 @@ fn fill_system_metadata(ctx: &Ctx<'_>, obj: &mut Value) -> ApiResult<String> {
         "deletionTimestamp",
         "deletionGracePeriodSeconds",
         "selfLink",
+        // Server-owned; protobuf clients always send it (as 0).
+        "generation",
     ] {
         object::remove(obj, &["metadata", field]);
     }

@@ -1,0 +1,184 @@
+//! kubectl behaviours beyond CRUD: explain, repeated client-side apply,
+//! server-side apply with field managers, diff, wait.
+
+use std::path::Path;
+
+use berth_testkit::{Kubectl, TestServer};
+use serde_json::Value;
+
+fn start() -> (TestServer, Kubectl) {
+    let server = TestServer::start(Path::new(env!("CARGO_BIN_EXE_berth"))).expect("server starts");
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    (server, kubectl)
+}
+
+fn deployment(image: &str, env: &[(&str, &str)], ports: &[u16]) -> String {
+    let env: Vec<String> = env
+        .iter()
+        .map(|(k, v)| format!("        - name: {k}\n          value: \"{v}\"\n"))
+        .collect();
+    let ports: Vec<String> = ports
+        .iter()
+        .map(|p| format!("        - containerPort: {p}\n"))
+        .collect();
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: {image}\n        env:\n{}        ports:\n{}",
+        env.concat(),
+        ports.concat()
+    )
+}
+
+#[test]
+fn explain_prints_the_field_documentation() {
+    let (_s, k) = start();
+    let out = k
+        .run(&["explain", "pod.spec.containers.livenessProbe"])
+        .ok();
+    assert!(out.contains("FIELD: livenessProbe <Probe>"), "{out}");
+    for field in [
+        "exec\t<ExecAction>",
+        "failureThreshold\t<integer>",
+        "httpGet\t<HTTPGetAction>",
+        "periodSeconds\t<integer>",
+        "tcpSocket\t<TCPSocketAction>",
+    ] {
+        assert!(out.contains(field), "missing {field:?}:\n{out}");
+    }
+    let strategy = k.run(&["explain", "deployment.spec.strategy"]).ok();
+    assert!(
+        strategy.contains("rollingUpdate\t<RollingUpdateDeployment>"),
+        "{strategy}"
+    );
+}
+
+#[test]
+fn a_second_client_side_apply_changes_image_removes_env_and_adds_a_port() {
+    let (_s, k) = start();
+    k.run_with_stdin(
+        &["apply", "-f", "-"],
+        Some(&deployment(
+            "busybox:1.35",
+            &[("A", "1"), ("B", "2")],
+            &[80],
+        )),
+    )
+    .ok();
+    let out = k
+        .run_with_stdin(
+            &["apply", "-f", "-"],
+            Some(&deployment("busybox:1.36", &[("A", "1")], &[80, 443])),
+        )
+        .ok();
+    assert!(out.contains("deployment.apps/web configured"), "{out}");
+    let d: Value =
+        serde_json::from_str(&k.run(&["get", "deploy", "web", "-o", "json"]).ok()).expect("json");
+    let c = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "busybox:1.36");
+    assert_eq!(c["env"].as_array().map(|e| e.len()), Some(1));
+    assert_eq!(c["env"][0]["name"], "A");
+    let ports: Vec<i64> = c["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["containerPort"].as_i64())
+        .collect();
+    assert_eq!(ports, [80, 443]);
+    assert_eq!(d["metadata"]["generation"], 2);
+}
+
+#[test]
+fn server_side_apply_conflicts_between_field_managers_name_the_owner() {
+    let (_s, k) = start();
+    let first = k
+        .run_with_stdin(
+            &["apply", "--server-side", "--field-manager=alice", "-f", "-"],
+            Some(&deployment("busybox:1.35", &[], &[80])),
+        )
+        .ok();
+    assert!(first.contains("serverside-applied"), "{first}");
+    let err = k
+        .run_with_stdin(
+            &["apply", "--server-side", "--field-manager=bob", "-f", "-"],
+            Some(&deployment("busybox:1.36", &[], &[80])),
+        )
+        .err();
+    assert!(err.contains("conflict with \"alice\""), "{err}");
+    assert!(err.contains(".image"), "{err}");
+    k.run_with_stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=bob",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        Some(&deployment("busybox:1.36", &[], &[80])),
+    )
+    .ok();
+    let image = k
+        .run(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ])
+        .ok();
+    assert_eq!(image, "busybox:1.36");
+    let managers = k
+        .run(&[
+            "get",
+            "deploy",
+            "web",
+            "--show-managed-fields",
+            "-o",
+            "jsonpath={.metadata.managedFields[*].manager}",
+        ])
+        .ok();
+    assert!(managers.contains("bob"), "{managers}");
+}
+
+#[test]
+fn diff_and_wait_work_against_the_server() {
+    let (_s, k) = start();
+    k.run_with_stdin(
+        &["apply", "-f", "-"],
+        Some(&deployment("busybox:1.35", &[], &[80])),
+    )
+    .ok();
+    // kubectl diff exits 1 when there are differences.
+    let diff = k.run_with_stdin(
+        &["diff", "-f", "-"],
+        Some(&deployment("busybox:1.36", &[], &[80])),
+    );
+    assert!(
+        diff.stdout.contains("-      - image: busybox:1.35")
+            && diff.stdout.contains("+      - image: busybox:1.36"),
+        "{}{}",
+        diff.stdout,
+        diff.stderr
+    );
+    let image = k
+        .run(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ])
+        .ok();
+    assert_eq!(image, "busybox:1.35", "diff is a dry run");
+    k.run(&["create", "configmap", "gone", "--from-literal=a=b"])
+        .ok();
+    let waiter = k
+        .spawn(&["wait", "--for=delete", "configmap/gone", "--timeout=20s"])
+        .expect("wait starts");
+    k.run(&["delete", "configmap", "gone"]).ok();
+    let out = waiter.wait_with_output().expect("wait ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
