@@ -18,7 +18,7 @@ use crate::registry::{self, Ctx, Written};
 use crate::request::{ApiPath, Query, ResourcePath, parse_path};
 use crate::state::ApiState;
 use crate::table::TableRequest;
-use crate::{discovery, openapi};
+use crate::{discovery, openapi, reviews};
 
 pub type ResponseBody = BoxBody<Bytes, Infallible>;
 
@@ -134,7 +134,7 @@ where
             Err(_) => return error_response(&ApiError::TooManyRequests),
         }
     };
-    let result = route(&state, path, query, req).await;
+    let result = route(&state, user.as_ref(), path, query, req).await;
     let resp = result.unwrap_or_else(|e| error_response(&e));
     if !resource_name.is_empty() {
         state.metrics.observe_request(
@@ -149,6 +149,7 @@ where
 
 async fn route<B>(
     state: &Arc<ApiState>,
+    user: Option<&UserInfo>,
     path: ApiPath,
     query: Query,
     req: Request<B>,
@@ -231,6 +232,9 @@ where
                 .ok_or_else(not_found)?;
             Ok(json(200, serde_json::to_vec(&doc)?))
         }
+        ApiPath::Resource(rp) if reviews::is_review(&rp.group) => {
+            review(state, user, rp, req).await
+        }
         ApiPath::Resource(rp) => resource(state, rp, query, accept, req).await,
         ApiPath::Unknown => Err(not_found()),
     }
@@ -279,6 +283,32 @@ where
         after_write(state, &res.info, &rp).await;
     }
     result
+}
+
+/// POST of a review: answered from the request, nothing stored.
+async fn review<B>(
+    state: &Arc<ApiState>,
+    user: Option<&UserInfo>,
+    rp: ResourcePath,
+    req: Request<B>,
+) -> ApiResult<Response<ResponseBody>>
+where
+    B: Body<Data = Bytes> + Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let res = state
+        .resources()
+        .get(&rp.group, &rp.version, &rp.resource)
+        .ok_or_else(|| {
+            ApiError::PathNotFound("the server could not find the requested resource".into())
+        })?;
+    if req.method() != Method::POST || rp.name.is_some() {
+        return Err(ApiError::MethodNotAllowed(String::new()));
+    }
+    let content_type = header_str(&req, header::CONTENT_TYPE);
+    let body = registry::parse_body(&read_body(req.into_body()).await?, &content_type)?;
+    let answered = reviews::answer(state, &res.info.kind, user, body)?;
+    Ok(json(201, serde_json::to_vec(&answered)?))
 }
 
 async fn dispatch(

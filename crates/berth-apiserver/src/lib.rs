@@ -28,6 +28,7 @@ mod protobuf;
 mod registry;
 pub mod request;
 mod resources;
+mod reviews;
 pub mod server;
 pub mod state;
 mod table;

@@ -116,7 +116,9 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
             number.push(c);
             continue;
         }
-        let n: u64 = number.parse().with_context(|| format!("duration {s:?}: a unit without a number"))?;
+        let n: u64 = number
+            .parse()
+            .with_context(|| format!("duration {s:?}: a unit without a number"))?;
         total += n * match c {
             's' => 1,
             'm' => 60,

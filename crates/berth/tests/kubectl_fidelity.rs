@@ -182,3 +182,25 @@ fn diff_and_wait_work_against_the_server() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn auth_can_i_and_whoami_answer_for_the_admin() {
+    let (_s, k) = start();
+    assert_eq!(
+        k.run(&["auth", "can-i", "create", "deployments"])
+            .ok()
+            .trim(),
+        "yes"
+    );
+    let list = k.run(&["auth", "can-i", "--list"]).ok();
+    assert!(list.lines().any(|l| l.starts_with("*.*")), "{list}");
+    let me = k
+        .run(&[
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ])
+        .ok();
+    assert_eq!(me, "admin");
+}

@@ -102,6 +102,10 @@ const APIEXTENSIONS: (&str, &str) = ("apiextensions.k8s.io", "v1");
 const SCHEDULING: (&str, &str) = ("scheduling.k8s.io", "v1");
 const COORDINATION: (&str, &str) = ("coordination.k8s.io", "v1");
 const DISCOVERY: (&str, &str) = ("discovery.k8s.io", "v1");
+const AUTHORIZATION: (&str, &str) = ("authorization.k8s.io", "v1");
+const AUTHENTICATION: (&str, &str) = ("authentication.k8s.io", "v1");
+/// Reviews are only ever created (and never stored).
+const CREATE_ONLY: &[&str] = &["create"];
 
 const POD_SUBRESOURCES: &[Subresource] = &[
     Attach,
@@ -323,6 +327,60 @@ const ROWS: &[Row] = &[
         &[],
         &[],
     ),
+    row(
+        AUTHENTICATION,
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        Cluster,
+        &[],
+        &[],
+    )
+    .verbs(CREATE_ONLY),
+    row(
+        AUTHENTICATION,
+        "TokenReview",
+        "tokenreviews",
+        Cluster,
+        &[],
+        &[],
+    )
+    .verbs(CREATE_ONLY),
+    row(
+        AUTHORIZATION,
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        Namespaced,
+        &[],
+        &[],
+    )
+    .verbs(CREATE_ONLY),
+    row(
+        AUTHORIZATION,
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        Cluster,
+        &[],
+        &[],
+    )
+    .verbs(CREATE_ONLY),
+    row(
+        AUTHORIZATION,
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        Cluster,
+        &[],
+        &[],
+    )
+    .verbs(CREATE_ONLY),
+    row(
+        AUTHORIZATION,
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        Cluster,
+        &[],
+        &[],
+    )
+    .verbs(CREATE_ONLY),
 ];
 
 pub(super) fn build() -> Vec<ResourceInfo> {
