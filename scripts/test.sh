@@ -11,6 +11,10 @@ if ! kubectl version --client 2>/dev/null | grep -q 'v1\.3[2-9]'; then
   exit 1
 fi
 
+# The Python client and helm for their end-to-end tests.
+HELM=$(./scripts/test-tools.sh)
+export HELM
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --no-fail-fast 2>&1 | tee /tmp/berth-test.log
