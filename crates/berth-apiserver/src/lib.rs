@@ -19,6 +19,7 @@ mod custom;
 mod discovery;
 pub mod error;
 mod handler;
+mod key_locks;
 mod metrics;
 pub mod object;
 mod openapi;

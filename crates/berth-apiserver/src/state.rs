@@ -70,6 +70,8 @@ pub struct ApiState {
     pub metrics: Metrics,
     pub tokens: Option<TokenAuthenticator>,
     pub inflight: Semaphore,
+    /// Turns for read-modify-write requests on one key.
+    pub key_locks: crate::key_locks::KeyLocks,
     namespaces: Mutex<HashMap<String, (String, Instant)>>,
 }
 
@@ -97,6 +99,7 @@ impl ApiState {
             metrics: Metrics::default(),
             tokens,
             inflight,
+            key_locks: Default::default(),
             namespaces: Mutex::new(HashMap::new()),
         }
     }

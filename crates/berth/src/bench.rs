@@ -3,6 +3,7 @@
 mod api;
 mod child;
 mod controllers;
+mod patch;
 mod scheduler;
 
 use anyhow::Result;
@@ -12,6 +13,9 @@ use clap::Subcommand;
 pub enum BenchCommand {
     /// API server: concurrent creates, one big list, many watchers.
     Api(api::ApiBenchArgs),
+    /// Patches: strategic merge and server-side apply on a 50-container
+    /// Deployment, and the cached OpenAPI v3 document.
+    Patch(patch::PatchBenchArgs),
     /// Scheduler: nodes and pods through the API, pods bound per second.
     Scheduler(scheduler::SchedulerBenchArgs),
     /// Controller manager: scaling and rolling Deployments on fake nodes.
@@ -21,6 +25,7 @@ pub enum BenchCommand {
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Api(args) => api::run(args).await,
+        BenchCommand::Patch(args) => patch::run(args).await,
         BenchCommand::Scheduler(args) => scheduler::run(args).await,
         BenchCommand::Controllers(args) => controllers::run(args).await,
     }

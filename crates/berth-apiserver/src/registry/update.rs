@@ -8,9 +8,21 @@ use crate::error::{ApiError, ApiResult};
 use crate::object;
 use crate::patch::{self, PatchKind};
 
-/// How many times a patch or an unconditional update is retried when a
-/// concurrent write got in between.
-const MAX_RETRIES: usize = 8;
+/// How long a patch or an unconditional update keeps retrying when a
+/// concurrent write got in between (upstream retries until its timeout).
+const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A retry budget for one request.
+struct Retries(std::time::Instant);
+
+impl Retries {
+    fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+    fn again(&self) -> bool {
+        self.0.elapsed() < RETRY_BUDGET
+    }
+}
 
 /// Which part of the object a write may change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +166,8 @@ pub async fn update(ctx: &Ctx<'_>, body: Value, part: Part) -> ApiResult<Written
     }
     let conditional =
         object::get_str(&new, &["metadata", "resourceVersion"]).is_some_and(|s| !s.is_empty());
-    let mut attempt = 0;
+    let _turn = ctx.state.key_locks.lock(&ctx.key(&name)).await;
+    let retries = Retries::start();
     loop {
         let old_kv = ctx.load(&name).await?;
         let mut candidate = new.clone();
@@ -167,7 +180,7 @@ pub async fn update(ctx: &Ctx<'_>, body: Value, part: Part) -> ApiResult<Written
             );
         }
         match write(ctx, &name, &old_kv, candidate, part, warnings.clone()).await {
-            Err(e) if is_conflict(&e) && !conditional && attempt < MAX_RETRIES => attempt += 1,
+            Err(e) if is_conflict(&e) && !conditional && retries.again() => {}
             other => return other,
         }
     }
@@ -197,7 +210,8 @@ async fn server_side_apply(
     let mut applied = super::parse_body(body, content_type)?;
     object::set_str(&mut applied, &["metadata", "name"], name);
     let api_version = ctx.res.info.api_version();
-    let mut attempt = 0;
+    let _turn = ctx.state.key_locks.lock(&ctx.key(&name)).await;
+    let retries = Retries::start();
     loop {
         let old_kv = match ctx.load(name).await {
             Ok(kv) => kv,
@@ -219,9 +233,7 @@ async fn server_side_apply(
         )?;
         let (new, warnings) = ctx.decode_body(merged)?;
         match write(ctx, name, &old_kv, new, part, warnings).await {
-            Err(e) if is_conflict(&e) && attempt < MAX_RETRIES && !is_apply_conflict(&e) => {
-                attempt += 1
-            }
+            Err(e) if is_conflict(&e) && retries.again() && !is_apply_conflict(&e) => {}
             other => return other,
         }
     }
@@ -244,7 +256,8 @@ pub async fn patch(
     if kind == PatchKind::Apply {
         return server_side_apply(ctx, &name, body, content_type, part).await;
     }
-    let mut attempt = 0;
+    let _turn = ctx.state.key_locks.lock(&ctx.key(&name)).await;
+    let retries = Retries::start();
     loop {
         let old_kv = ctx.load(&name).await?;
         let current = object::decode(&old_kv)?;
@@ -256,7 +269,7 @@ pub async fn patch(
             object::set_str(&mut new, &["metadata", "name"], &name);
         }
         match write(ctx, &name, &old_kv, new, part, warnings).await {
-            Err(e) if is_conflict(&e) && !explicit_rv && attempt < MAX_RETRIES => attempt += 1,
+            Err(e) if is_conflict(&e) && !explicit_rv && retries.again() => {}
             other => return other,
         }
     }

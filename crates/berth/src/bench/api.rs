@@ -33,7 +33,7 @@ pub struct ApiBenchArgs {
     pub updates: usize,
 }
 
-async fn client(kubeconfig: &std::path::Path) -> Result<Client> {
+pub async fn client(kubeconfig: &std::path::Path) -> Result<Client> {
     let kc = Kubeconfig::read_from(kubeconfig).context("reading kubeconfig")?;
     let mut config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
     config.read_timeout = Some(Duration::from_secs(600));
@@ -243,7 +243,7 @@ pub async fn run(args: ApiBenchArgs) -> Result<()> {
     Ok(())
 }
 
-async fn wait_ready(c: &Client) -> Result<()> {
+pub async fn wait_ready(c: &Client) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match c.apiserver_version().await {

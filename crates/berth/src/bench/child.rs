@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -34,18 +34,17 @@ impl ServerChild {
             .spawn()
             .context("starting berth server")?;
         let stdout = child.stdout.take().context("no stdout")?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut port: Option<u16> = None;
-        for line in BufReader::new(stdout).lines() {
-            let line = line?;
-            if let Some(addr) = line.strip_prefix("berth: API server listening on https://") {
-                port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
-                break;
+        // Keep draining stdout for the child's whole life: a closed pipe
+        // would make its next line fail.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("berth: API server listening on https://") {
+                    let _ = tx.send(addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()));
+                }
             }
-            if Instant::now() > deadline {
-                break;
-            }
-        }
+        });
+        let port: Option<u16> = rx.recv_timeout(Duration::from_secs(30)).ok().flatten();
         let Some(port) = port else {
             let _ = child.kill();
             bail!("berth server did not report its address");
