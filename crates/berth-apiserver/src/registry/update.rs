@@ -210,7 +210,7 @@ async fn server_side_apply(
     let mut applied = super::parse_body(body, content_type)?;
     object::set_str(&mut applied, &["metadata", "name"], name);
     let api_version = ctx.res.info.api_version();
-    let _turn = ctx.state.key_locks.lock(&ctx.key(&name)).await;
+    let _turn = ctx.state.key_locks.lock(&ctx.key(name)).await;
     let retries = Retries::start();
     loop {
         let old_kv = match ctx.load(name).await {
