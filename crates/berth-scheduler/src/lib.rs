@@ -1,17 +1,22 @@
-//! Berth's pod scheduler core, after upstream kube-scheduler.
+//! Berth's pod scheduler, after upstream kube-scheduler.
 //!
-//! What it is: the pure scheduling logic — a [`snapshot::Snapshot`] of nodes
-//! and their pods with incremental aggregates, the plugin [`framework`]
-//! (PreFilter, Filter, PostFilter, PreScore, Score, Reserve, Permit, Bind),
-//! the upstream default [`plugins`], and the [`queue::SchedulingQueue`]
-//! (activeQ, backoffQ, unschedulable pool) driven by an injected clock.
+//! Two layers:
+//! - The pure core (no I/O): a [`snapshot::Snapshot`] of nodes and their
+//!   pods with incremental aggregates, the plugin [`framework`] (PreFilter,
+//!   Filter, PostFilter, PreScore, Score, Reserve, Permit, Bind), the
+//!   upstream default [`plugins`], and the [`queue::SchedulingQueue`]
+//!   (activeQ, backoffQ, unschedulable pool) driven by an injected clock.
+//! - The [`service`], which talks to the API: kube-runtime watchers feed one
+//!   scheduling loop that owns the snapshot and the queue; decisions are
+//!   assumed in the snapshot, then bound through `pods/binding` in tasks of
+//!   their own; failures become `FailedScheduling` Events and the
+//!   `PodScheduled=False` condition; leader election goes through the
+//!   `kube-system/kube-scheduler` Lease (`berth-lease`).
 //!
-//! What it is not: it performs no I/O. It does not watch the API, bind pods
-//! (`pods/binding`), record events, elect a leader or run a loop; those live
-//! in the component that wires this crate to kube-rs. It also does not yet
-//! implement preemption (DefaultPreemption) or volume plugins.
+//! Not yet: preemption (DefaultPreemption), volume plugins, waiting Permit
+//! plugins, `/metrics`.
 //!
-//! A cycle reads `&Snapshot` without locks: the owner applies watch events to
+//! A cycle reads `&Snapshot` without locks: the loop applies watch events to
 //! the snapshot between cycles and accounts each decision ("assumes" the pod)
 //! before the next one.
 
@@ -25,6 +30,7 @@ pub mod quantity;
 pub mod queue;
 pub mod resource;
 pub mod selector;
+pub mod service;
 pub mod snapshot;
 pub mod toleration;
 
@@ -32,3 +38,4 @@ pub mod toleration;
 mod testing;
 
 pub use error::SchedulerError;
+pub use service::{SchedulerOptions, ServiceError, run};

@@ -81,7 +81,8 @@ struct Entry {
 }
 
 /// The scheduling queue. Invariant: every key in `entries` is indexed by
-/// exactly the structure its `location` names, and no key is both queued
+/// exactly the structure its `location` names (`active`, `backoff` or
+/// `unschedulable`), and no key is both queued
 /// and in flight unless it was re-added by an update while in flight.
 pub struct SchedulingQueue<C: Clock> {
     clock: C,
@@ -89,6 +90,7 @@ pub struct SchedulingQueue<C: Clock> {
     entries: HashMap<String, Entry>,
     active: BTreeMap<ActiveKey, String>,
     backoff: BTreeMap<(Instant, u64), String>,
+    unschedulable: HashSet<String>,
     in_flight: HashSet<String>,
     registrations: HashMap<&'static str, Vec<ClusterEvent>>,
     scheduling_cycle: u64,
@@ -110,6 +112,7 @@ impl<C: Clock> SchedulingQueue<C> {
             entries: HashMap::new(),
             active: BTreeMap::new(),
             backoff: BTreeMap::new(),
+            unschedulable: HashSet::new(),
             in_flight: HashSet::new(),
             registrations: registrations.into_iter().collect(),
             scheduling_cycle: 0,
@@ -199,6 +202,7 @@ impl<C: Clock> SchedulingQueue<C> {
         if event_since || info.unschedulable_plugins.is_empty() {
             self.push_backoff(info);
         } else {
+            self.unschedulable.insert(key.clone());
             self.entries.insert(
                 key,
                 Entry {
@@ -214,12 +218,9 @@ impl<C: Clock> SchedulingQueue<C> {
     /// plugin that registered for it.
     pub fn move_all_to_active_or_backoff(&mut self, event: &ClusterEvent) {
         let keys: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| {
-                e.location == Location::Unschedulable && self.matches_event(&e.info, event)
-            })
-            .map(|(k, _)| k.clone())
+            .unschedulable_entries()
+            .filter(|(_, e)| self.matches_event(&e.info, event))
+            .map(|(k, _)| k.to_owned())
             .collect();
         self.move_keys(keys);
         self.move_request_cycle = Some(self.scheduling_cycle);
@@ -229,18 +230,16 @@ impl<C: Clock> SchedulingQueue<C> {
     /// terms select it (namespace selectors are not evaluated here).
     pub fn assigned_pod_added(&mut self, pod: &PodInfo, event: &ClusterEvent) {
         let keys: Vec<String> = self
-            .entries
-            .iter()
+            .unschedulable_entries()
             .filter(|(_, e)| {
-                e.location == Location::Unschedulable
-                    && e.info
-                        .pod
-                        .required_affinity
-                        .iter()
-                        .any(|t| t.matches(pod, None))
+                e.info
+                    .pod
+                    .required_affinity
+                    .iter()
+                    .any(|t| t.matches(pod, None))
                     && self.matches_event(&e.info, event)
             })
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k.to_owned())
             .collect();
         self.move_keys(keys);
         self.move_request_cycle = Some(self.scheduling_cycle);
@@ -265,13 +264,9 @@ impl<C: Clock> SchedulingQueue<C> {
         let now = self.clock.now();
         let limit = self.config.max_in_unschedulable_pool;
         let keys: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| {
-                e.location == Location::Unschedulable
-                    && now.duration_since(e.info.timestamp) > limit
-            })
-            .map(|(k, _)| k.clone())
+            .unschedulable_entries()
+            .filter(|(_, e)| now.duration_since(e.info.timestamp) > limit)
+            .map(|(k, _)| k.to_owned())
             .collect();
         self.move_keys(keys);
     }
@@ -295,8 +290,24 @@ impl<C: Clock> SchedulingQueue<C> {
 
     /// `(activeQ, backoffQ, unschedulable pool)` sizes.
     pub fn lengths(&self) -> (usize, usize, usize) {
-        let unschedulable = self.entries.len() - self.active.len() - self.backoff.len();
-        (self.active.len(), self.backoff.len(), unschedulable)
+        (
+            self.active.len(),
+            self.backoff.len(),
+            self.unschedulable.len(),
+        )
+    }
+
+    /// True when `key` is queued (in any of the three structures).
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    /// Entries of the unschedulable pool (indexed separately so that cluster
+    /// events cost O(pool), not O(queue)).
+    fn unschedulable_entries(&self) -> impl Iterator<Item = (&str, &Entry)> {
+        self.unschedulable
+            .iter()
+            .filter_map(|k| self.entries.get(k).map(|e| (k.as_str(), e)))
     }
 
     fn matches_event(&self, info: &QueuedPodInfo, event: &ClusterEvent) -> bool {
@@ -326,7 +337,9 @@ impl<C: Clock> SchedulingQueue<C> {
             Location::Backoff(k) => {
                 self.backoff.remove(&k);
             }
-            Location::Unschedulable => {}
+            Location::Unschedulable => {
+                self.unschedulable.remove(key);
+            }
         }
         Some(entry)
     }
