@@ -11,6 +11,19 @@ if ! kubectl version --client 2>/dev/null | grep -q 'v1\.3[2-9]'; then
   exit 1
 fi
 
+# System packages: protoc builds the CRI bindings; containerd, runc, CNI
+# plugins and busybox-static run the node agent's end-to-end tests.
+need=""
+for tool in protoc containerd ctr runc busybox; do
+  command -v "$tool" >/dev/null 2>&1 || need=yes
+done
+[ -x /usr/lib/cni/bridge ] || need=yes
+if [ -n "$need" ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    containerd runc containernetworking-plugins busybox-static protobuf-compiler >/dev/null
+fi
+
 # The Python client and helm for their end-to-end tests.
 HELM=$(./scripts/test-tools.sh)
 export HELM

@@ -18,6 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "berth-controllers",
         &["berth-api", "berth-lease", "berth-testkit"],
     ),
+    ("berth-agent", &["berth-api"]),
     ("berth-testkit", &[]),
     (
         "berth",
@@ -28,6 +29,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "berth-scheduler",
             "berth-controllers",
             "berth-lease",
+            "berth-agent",
             "berth-testkit",
         ],
     ),
