@@ -251,12 +251,7 @@ where
     B: Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let res = state
-        .resources()
-        .get(&rp.group, &rp.version, &rp.resource)
-        .ok_or_else(|| {
-            ApiError::PathNotFound("the server could not find the requested resource".into())
-        })?;
+    let res = lookup(state, &rp)?;
     let v = verb(req.method(), &rp, &query);
     if rp.subresource.is_none() && !res.info.verbs.iter().any(|x| x == v) {
         return Err(ApiError::MethodNotAllowed(String::new()));
@@ -285,6 +280,16 @@ where
     result
 }
 
+/// The served resource a path names, or 404.
+fn lookup(state: &ApiState, rp: &ResourcePath) -> ApiResult<Arc<crate::resources::Resource>> {
+    state
+        .resources()
+        .get(&rp.group, &rp.version, &rp.resource)
+        .ok_or_else(|| {
+            ApiError::PathNotFound("the server could not find the requested resource".into())
+        })
+}
+
 /// POST of a review: answered from the request, nothing stored.
 async fn review<B>(
     state: &Arc<ApiState>,
@@ -296,12 +301,7 @@ where
     B: Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let res = state
-        .resources()
-        .get(&rp.group, &rp.version, &rp.resource)
-        .ok_or_else(|| {
-            ApiError::PathNotFound("the server could not find the requested resource".into())
-        })?;
+    let res = lookup(state, &rp)?;
     if req.method() != Method::POST || rp.name.is_some() {
         return Err(ApiError::MethodNotAllowed(String::new()));
     }
