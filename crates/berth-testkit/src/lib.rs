@@ -7,9 +7,11 @@
 //!
 //! It is not: used by any non-test code.
 
+mod fake_kubelet;
 mod kubectl;
 mod server;
 
+pub use fake_kubelet::{FakeKubelet, FakeKubeletConfig, OUTCOME_ANNOTATION};
 pub use kubectl::{Kubectl, KubectlOutput};
 pub use server::TestServer;
 

@@ -1,16 +1,248 @@
-//! `berth bench controllers` (issue 4).
+//! `berth bench controllers` (issue 4): a Deployment scaled 0 → N replicas
+//! on fake nodes (time until every pod is created, and until all are
+//! available with the fake kubelet), then a rolling update of M replicas,
+//! and the resident memory of the controller manager.
+//!
+//! The API server (`berth server`) and the controller manager (`berth
+//! controller-manager`, no leader election) are child processes of this
+//! very binary; the fake kubelet runs in this process. The RSS printed is
+//! the controller manager's, read from /proc.
 
-use anyhow::{Result, bail};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
 use clap::Args;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde_json::json;
+
+use super::child::ServerChild;
+
+// The fake kubelet is test code kept in berth-testkit, which the binary
+// does not depend on; the same source is compiled in here.
+#[allow(dead_code, clippy::all)]
+#[path = "../../../berth-testkit/src/fake_kubelet.rs"]
+mod fake_kubelet;
 
 #[derive(Args, Debug)]
 pub struct ControllersBenchArgs {
     /// Replicas to scale a Deployment to.
     #[arg(long, default_value_t = 10000)]
-    pub replicas: usize,
+    pub replicas: i32,
+    /// Fake nodes the pods are bound to.
+    #[arg(long, default_value_t = 100)]
+    pub nodes: usize,
+    /// Replicas of the Deployment that is rolled to a new image.
+    #[arg(long, default_value_t = 1000)]
+    pub rolling: i32,
+    /// Give up on a phase after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+}
+
+async fn client(kubeconfig: &std::path::Path) -> Result<Client> {
+    let kc = Kubeconfig::read_from(kubeconfig).context("reading kubeconfig")?;
+    let mut config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
+    config.read_timeout = Some(Duration::from_secs(600));
+    Ok(Client::try_from(config)?)
+}
+
+fn deployment(name: &str, replicas: i32) -> Result<Deployment> {
+    Ok(serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}}
+    }))?)
+}
+
+/// `berth controller-manager` (this very binary) without leader election;
+/// killed on drop.
+struct ManagerChild(std::process::Child);
+
+impl ManagerChild {
+    fn start(kubeconfig: &std::path::Path) -> Result<Self> {
+        let exe = std::env::current_exe().context("finding the berth binary")?;
+        let child = std::process::Command::new(exe)
+            .args(["controller-manager", "--leader-elect=false", "--kubeconfig"])
+            .arg(kubeconfig)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .context("starting berth controller-manager")?;
+        Ok(Self(child))
+    }
+
+    fn status_kib(&self, field: &str) -> f64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    }
+
+    fn rss_mib(&self) -> f64 {
+        self.status_kib("VmRSS:") / 1024.0
+    }
+
+    fn peak_rss_mib(&self) -> f64 {
+        self.status_kib("VmHWM:") / 1024.0
+    }
+}
+
+impl Drop for ManagerChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `check` every 50 ms until it is true; returns the time taken.
+async fn until<F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        if started.elapsed() > timeout {
+            bail!("{what}: not done after {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(started.elapsed())
+}
+
+async fn pods_created(rs: &Api<ReplicaSet>, app: &str, n: i32) -> bool {
+    let lp = ListParams::default().labels(&format!("app={app}"));
+    rs.list(&lp).await.is_ok_and(|l| {
+        l.items
+            .iter()
+            .map(|r| r.status.as_ref().map_or(0, |s| s.replicas))
+            .sum::<i32>()
+            >= n
+    })
+}
+
+async fn complete(d: &Api<Deployment>, name: &str, n: i32) -> bool {
+    let Ok(d) = d.get(name).await else {
+        return false;
+    };
+    let Some(s) = d.status.as_ref() else {
+        return false;
+    };
+    s.observed_generation == d.metadata.generation
+        && s.updated_replicas == Some(n)
+        && s.replicas == Some(n)
+        && s.available_replicas == Some(n)
 }
 
 pub async fn run(args: ControllersBenchArgs) -> Result<()> {
-    let _ = args;
-    bail!("berth bench controllers is not written yet")
+    let server = ServerChild::start()?;
+    let client = client(&server.kubeconfig).await?;
+    let timeout = Duration::from_secs(args.timeout);
+    let mut kubelet_config = fake_kubelet::FakeKubeletConfig::nodes(args.nodes);
+    kubelet_config.concurrency = 128;
+    let _kubelet = fake_kubelet::FakeKubelet::start(client.clone(), kubelet_config).await?;
+    let manager = ManagerChild::start(&server.kubeconfig)?;
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some("bench".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "bench");
+    let replica_sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "bench");
+    println!(
+        "berth bench controllers: {} replicas on {} fake nodes; rolling update of {}",
+        args.replicas, args.nodes, args.rolling
+    );
+    println!(
+        "  (API server and controller manager are child processes; the fake kubelet runs in this one)"
+    );
+
+    deployments
+        .create(&PostParams::default(), &deployment("scale", 0)?)
+        .await?;
+    until("deployment observed", timeout, || {
+        complete(&deployments, "scale", 0)
+    })
+    .await?;
+    let rss_before = manager.rss_mib();
+    let scale = Patch::Merge(json!({"spec": {"replicas": args.replicas}}));
+    deployments
+        .patch("scale", &PatchParams::default(), &scale)
+        .await?;
+    let started = Instant::now();
+    until("pods created", timeout, || {
+        pods_created(&replica_sets, "scale", args.replicas)
+    })
+    .await?;
+    let created = started.elapsed();
+    until("pods available", timeout, || {
+        complete(&deployments, "scale", args.replicas)
+    })
+    .await?;
+    let available = started.elapsed();
+    let rss_at_scale = manager.rss_mib();
+    println!(
+        "scale 0 -> {}: all pods created in {:.2} s ({:.0} pods/s), all available in {:.2} s",
+        args.replicas,
+        created.as_secs_f64(),
+        f64::from(args.replicas) / created.as_secs_f64(),
+        available.as_secs_f64()
+    );
+    println!(
+        "controller-manager RSS: {rss_before:.1} MiB before, {rss_at_scale:.1} MiB at {} pods; API server {:.1} MiB",
+        args.replicas,
+        server.rss_mib()
+    );
+
+    deployments
+        .patch(
+            "scale",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 0}})),
+        )
+        .await?;
+    until("scaled back to 0", timeout, || {
+        complete(&deployments, "scale", 0)
+    })
+    .await?;
+    deployments
+        .create(&PostParams::default(), &deployment("roll", args.rolling)?)
+        .await?;
+    until("rolling deployment available", timeout, || {
+        complete(&deployments, "roll", args.rolling)
+    })
+    .await?;
+    let image = Patch::Strategic(
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:1.37"}]}}}}),
+    );
+    deployments
+        .patch("roll", &PatchParams::default(), &image)
+        .await?;
+    let rolled = until("rolling update complete", timeout, || {
+        complete(&deployments, "roll", args.rolling)
+    })
+    .await?;
+    println!(
+        "rolling update of {} replicas (maxSurge 25%, maxUnavailable 25%): {:.2} s",
+        args.rolling,
+        rolled.as_secs_f64()
+    );
+    println!(
+        "controller-manager peak RSS: {:.1} MiB",
+        manager.peak_rss_mib()
+    );
+    Ok(())
 }
