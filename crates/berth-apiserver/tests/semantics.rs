@@ -547,3 +547,60 @@ async fn one_event_store_serves_core_and_events_api_views_with_their_selectors()
         .await;
     assert_eq!(core["items"][0]["message"], "Started container");
 }
+
+/// Regression: a DELETE that marks an object (finalizers) raced a
+/// controller's status writes and answered 409 instead of retrying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_racing_status_writes_still_succeeds() {
+    let f = std::sync::Arc::new(Fixture::new().await);
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "busy"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "b"}},
+            "template": {"metadata": {"labels": {"app": "b"}}, "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}}}});
+    let url = "/apis/apps/v1/namespaces/default/deployments/busy";
+    assert_eq!(
+        f.call(
+            Method::POST,
+            "/apis/apps/v1/namespaces/default/deployments",
+            JSON,
+            d.to_string()
+        )
+        .await
+        .0,
+        201
+    );
+    let writer = {
+        let f = f.clone();
+        tokio::spawn(async move {
+            for i in 0..300 {
+                let patch = format!(r#"{{"status":{{"observedGeneration":{i}}}}}"#);
+                let (code, _) = f
+                    .call(
+                        Method::PATCH,
+                        &format!("{url}/status"),
+                        "application/merge-patch+json",
+                        patch,
+                    )
+                    .await;
+                if code == 404 {
+                    break;
+                }
+            }
+        })
+    };
+    for name in ["busy"] {
+        let body =
+            json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"})
+                .to_string();
+        let (code, obj) = f
+            .call(
+                Method::DELETE,
+                &format!("/apis/apps/v1/namespaces/default/deployments/{name}"),
+                JSON,
+                body,
+            )
+            .await;
+        assert_eq!(code, 200, "{obj}");
+        assert_eq!(obj["metadata"]["finalizers"], json!(["foregroundDeletion"]));
+    }
+    writer.await.expect("writer");
+}

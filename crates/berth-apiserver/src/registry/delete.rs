@@ -170,6 +170,21 @@ fn check_preconditions(
 /// Foreground/Orphan propagation) and bound pods with a grace period are
 /// only marked with a deletionTimestamp.
 pub async fn delete_one(ctx: &Ctx<'_>, name: &str, opts: &DeleteOptions) -> ApiResult<Written> {
+    let _turn = ctx.state.key_locks.lock(&ctx.key(name)).await;
+    let started = std::time::Instant::now();
+    loop {
+        match delete_once(ctx, name, opts).await {
+            // A concurrent write (a controller updating status) got in
+            // between: read again and retry, as upstream's GuaranteedUpdate.
+            Err(ApiError::Conflict { message, .. })
+                if !message.starts_with("Precondition failed")
+                    && started.elapsed() < std::time::Duration::from_secs(10) => {}
+            other => return other,
+        }
+    }
+}
+
+async fn delete_once(ctx: &Ctx<'_>, name: &str, opts: &DeleteOptions) -> ApiResult<Written> {
     let kv = ctx.load(name).await?;
     let mut obj = object::decode(&kv)?;
     check_preconditions(ctx, name, &obj, opts)?;
