@@ -12,6 +12,7 @@ mod agent;
 mod controllers;
 mod image;
 mod scheduler;
+mod up;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,8 +27,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run a whole single-node cluster in this process (today: the API
-    /// server on the embedded store; the other components join as they land).
+    /// Run a whole single-node cluster in this process: API server on the
+    /// embedded store, controller manager, scheduler and node agent.
     Up(UpArgs),
     /// Run the API server on the embedded store.
     Server(ServerArgs),
@@ -53,6 +54,12 @@ pub struct UpArgs {
     /// The HTTPS port of the API server.
     #[arg(long, default_value_t = 6443)]
     pub secure_port: u16,
+    /// The node's name (default: the hostname).
+    #[arg(long)]
+    pub node_name: Option<String>,
+    /// Run only the control plane (no node agent on this machine).
+    #[arg(long)]
+    pub disable_agent: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -156,7 +163,7 @@ fn parse_port_range(s: &str) -> Result<(u16, u16)> {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Up(args) => run_up(args).await,
+        Command::Up(args) => up::run(args, wait_for_signal()).await,
         Command::Server(args) => run_server(args).await,
         Command::Scheduler(args) => scheduler::run(args, wait_for_signal()).await,
         Command::ControllerManager(args) => controllers::run(args, wait_for_signal()).await,
@@ -175,26 +182,6 @@ async fn run_server(args: ServerArgs) -> Result<()> {
     println!("berth: admin kubeconfig: {}", server.kubeconfig.display());
     wait_for_signal().await;
     tracing::info!("shutting down");
-    server.shutdown().await;
-    Ok(())
-}
-
-async fn run_up(args: UpArgs) -> Result<()> {
-    let mut config = ServerConfig::new(args.data_dir.join("server"));
-    config.secure_port = args.secure_port;
-    let server = berth_apiserver::start(config)
-        .await
-        .context("starting the API server")?;
-    println!(
-        "berth: cluster is up; API server on https://{}",
-        server.addr
-    );
-    println!("berth: kubeconfig: {}", server.kubeconfig.display());
-    println!(
-        "berth: try: KUBECONFIG={} kubectl get namespaces",
-        server.kubeconfig.display()
-    );
-    wait_for_signal().await;
     server.shutdown().await;
     Ok(())
 }
