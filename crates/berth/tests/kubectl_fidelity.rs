@@ -204,3 +204,147 @@ fn auth_can_i_and_whoami_answer_for_the_admin() {
         .ok();
     assert_eq!(me, "admin");
 }
+
+#[test]
+fn edit_expose_set_and_create_variants_work() {
+    let (server, k) = start();
+    k.run(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=busybox:1.35",
+        "--replicas=1",
+        "--port=8080",
+    ])
+    .ok();
+    // kubectl edit with an editor script that changes replicas.
+    let editor = server.data_dir.join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/replicas: 1/replicas: 2/' \"$1\"\n",
+    )
+    .expect("editor");
+    let mut perms = std::fs::metadata(&editor).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&editor, perms).expect("chmod");
+    let out = std::process::Command::new("kubectl")
+        .args([
+            "--kubeconfig",
+            server.kubeconfig().to_str().expect("utf8"),
+            "edit",
+            "deployment",
+            "web",
+        ])
+        .env("KUBE_EDITOR", &editor)
+        .output()
+        .expect("kubectl edit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let jp = |what: &str, path: &str| {
+        k.run(&["get", what, "-o", &format!("jsonpath={path}")])
+            .ok()
+    };
+    assert_eq!(jp("deploy/web", "{.spec.replicas}"), "2");
+
+    k.run(&[
+        "expose",
+        "deployment",
+        "web",
+        "--port=80",
+        "--target-port=8080",
+    ])
+    .ok();
+    assert_eq!(jp("svc/web", "{.spec.selector.app}"), "web");
+    assert_eq!(jp("svc/web", "{.spec.ports[0].targetPort}"), "8080");
+
+    k.run(&["set", "image", "deployment/web", "busybox=busybox:1.36"])
+        .ok();
+    k.run(&["set", "env", "deployment/web", "MODE=prod"]).ok();
+    k.run(&[
+        "set",
+        "resources",
+        "deployment/web",
+        "--limits=cpu=200m,memory=64Mi",
+    ])
+    .ok();
+    let c = "{.spec.template.spec.containers[0]";
+    assert_eq!(jp("deploy/web", &format!("{c}.image}}")), "busybox:1.36");
+    assert_eq!(jp("deploy/web", &format!("{c}.env[0].value}}")), "prod");
+    assert_eq!(
+        jp("deploy/web", &format!("{c}.resources.limits.memory}}")),
+        "64Mi"
+    );
+
+    k.run(&[
+        "create",
+        "job",
+        "once",
+        "--image=busybox:1.36",
+        "--",
+        "true",
+    ])
+    .ok();
+    k.run(&[
+        "create",
+        "cronjob",
+        "tick",
+        "--image=busybox:1.36",
+        "--schedule=*/5 * * * *",
+    ])
+    .ok();
+    k.run(&["create", "job", "from-cron", "--from=cronjob/tick"])
+        .ok();
+    k.run(&[
+        "create",
+        "secret",
+        "docker-registry",
+        "reg",
+        "--docker-server=r.example",
+        "--docker-username=u",
+        "--docker-password=p",
+    ])
+    .ok();
+    k.run(&["create", "quota", "q", "--hard=pods=10"]).ok();
+    k.run(&[
+        "create",
+        "role",
+        "reader",
+        "--verb=get,list",
+        "--resource=pods",
+    ])
+    .ok();
+    k.run(&[
+        "create",
+        "rolebinding",
+        "reader",
+        "--role=reader",
+        "--user=alice",
+    ])
+    .ok();
+    assert_eq!(
+        jp("secret/reg", "{.type}"),
+        "kubernetes.io/dockerconfigjson"
+    );
+    assert_eq!(
+        jp(
+            "job/from-cron",
+            "{.metadata.annotations.cronjob\\.kubernetes\\.io/instantiate}"
+        ),
+        "manual"
+    );
+    let all = k.run(&["get", "all", "-o", "name"]).ok();
+    for name in [
+        "deployment.apps/web",
+        "service/web",
+        "job.batch/once",
+        "cronjob.batch/tick",
+    ] {
+        assert!(
+            all.lines().any(|l| l == name),
+            "get all lacks {name}:\n{all}"
+        );
+    }
+}
