@@ -53,6 +53,15 @@ fn spec_selector(o: &Value) -> Value {
     ))
 }
 
+/// `-o wide` columns of a workload with a pod template.
+fn template_columns() -> [Col; 3] {
+    [
+        col("Containers", "string", 1, template_containers),
+        col("Images", "string", 1, template_images),
+        col("Selector", "string", 1, spec_selector),
+    ]
+}
+
 const NAME: Col = col("Name", "string", 0, name);
 const AGE: Col = col("Age", "string", 0, age);
 
@@ -95,10 +104,10 @@ fn deployments() -> Vec<Col> {
             json!(i(o, &["status", "availableReplicas"]))
         }),
         AGE,
-        col("Containers", "string", 1, template_containers),
-        col("Images", "string", 1, template_images),
-        col("Selector", "string", 1, spec_selector),
     ]
+    .into_iter()
+    .chain(template_columns())
+    .collect()
 }
 
 fn replica_sets() -> Vec<Col> {
@@ -171,10 +180,10 @@ fn daemon_sets() -> Vec<Col> {
             )))
         }),
         AGE,
-        col("Containers", "string", 1, template_containers),
-        col("Images", "string", 1, template_images),
-        col("Selector", "string", 1, spec_selector),
     ]
+    .into_iter()
+    .chain(template_columns())
+    .collect()
 }
 
 fn job_status(o: &Value) -> &'static str {
@@ -228,10 +237,10 @@ fn jobs() -> Vec<Col> {
             json!(secs.map(super::human_duration).unwrap_or_default())
         }),
         AGE,
-        col("Containers", "string", 1, template_containers),
-        col("Images", "string", 1, template_images),
-        col("Selector", "string", 1, spec_selector),
     ]
+    .into_iter()
+    .chain(template_columns())
+    .collect()
 }
 
 fn cron_jobs() -> Vec<Col> {
