@@ -64,6 +64,25 @@ pub fn on_update(ctx: &Ctx<'_>, obj: &mut Value, old: &Value, dry_run: bool) -> 
     }
 }
 
+/// Frees what an updated object no longer holds (a Service's addresses
+/// and node ports that the update dropped).
+pub fn after_update(ctx: &Ctx<'_>, old: &Value, new: &Value) {
+    if !(ctx.res.info.group.is_empty() && ctx.res.info.kind == "Service") {
+        return;
+    }
+    let (old_ips, old_ports) = service_holdings(old);
+    let (new_ips, new_ports) = service_holdings(new);
+    let gone_ips: Vec<_> = old_ips
+        .into_iter()
+        .filter(|i| !new_ips.contains(i))
+        .collect();
+    let gone_ports: Vec<_> = old_ports
+        .into_iter()
+        .filter(|p| !new_ports.contains(p))
+        .collect();
+    ctx.state.services.release(&gone_ips, &gone_ports);
+}
+
 /// Frees what a deleted object held.
 pub fn on_delete(ctx: &Ctx<'_>, obj: &Value) {
     if ctx.res.info.group.is_empty() && ctx.res.info.kind == "Service" {

@@ -166,14 +166,15 @@ async fn write_scale(ctx: &Ctx<'_>, scale: Value) -> ApiResult<Written> {
         .cloned()
         .unwrap_or(json!(0));
     let kv = ctx.load(&name).await?;
-    let mut obj = object::decode(&kv)?;
+    let old = object::decode(&kv)?;
+    let mut obj = old.clone();
     if let Some(rv) =
         object::get_str(&scale, &["metadata", "resourceVersion"]).filter(|s| !s.is_empty())
     {
         object::set_str(&mut obj, &["metadata", "resourceVersion"], rv);
     }
     object::set(&mut obj, &path_of(&ctx.res.scale.spec_replicas), replicas);
-    let written = update::write(ctx, &name, &kv, obj, Part::Main, Vec::new()).await?;
+    let written = update::write(ctx, &name, (&kv, &old), obj, Part::Main, Vec::new()).await?;
     let updated: Value = serde_json::from_slice(&written.body)?;
     Ok(Written {
         status: 200,

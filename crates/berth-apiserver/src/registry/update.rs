@@ -55,17 +55,17 @@ fn keep_system_metadata(new: &mut Value, old: &Value) {
     }
 }
 
-/// Runs one update of `old_kv` to `new` (already decoded). `precondition`
-/// is the resourceVersion the client asked for, if any.
+/// Runs one update of the stored `old_kv` (already decoded as `old`) to
+/// `new` (already decoded). A resourceVersion in `new` is the client's
+/// precondition.
 pub async fn write(
     ctx: &Ctx<'_>,
     name: &str,
-    old_kv: &KeyValue,
+    (old_kv, old): (&KeyValue, &Value),
     mut new: Value,
     part: Part,
     warnings: Vec<String>,
 ) -> ApiResult<Written> {
-    let old = object::decode(old_kv)?;
     if let Some(rv) = object::get_str(&new, &["metadata", "resourceVersion"])
         && !rv.is_empty()
         && rv != old_kv.mod_revision.to_string()
@@ -79,23 +79,23 @@ pub async fn write(
             &ctx.target(name),
         ));
     }
-    keep_system_metadata(&mut new, &old);
+    keep_system_metadata(&mut new, old);
     let strategy = &ctx.res.strategy;
     strategy.default(&mut new);
     match part {
-        Part::Main => strategy.prepare_for_update(&mut new, &old),
-        Part::Status => strategy.prepare_for_status_update(&mut new, &old),
+        Part::Main => strategy.prepare_for_update(&mut new, old),
+        Part::Status => strategy.prepare_for_status_update(&mut new, old),
     }
-    ctx.check(name, strategy.validate_update(&new, &old))?;
+    ctx.check(name, strategy.validate_update(&new, old))?;
     let dry_run = ctx.query.dry_run()?;
-    let reservation = admission::on_update(ctx, &mut new, &old, dry_run);
+    let reservation = admission::on_update(ctx, &mut new, old, dry_run);
     ctx.check(name, reservation.errors.clone())?;
     object::set_str(
         &mut new,
         &["metadata", "resourceVersion"],
         &old_kv.mod_revision.to_string(),
     );
-    if new == old || dry_run {
+    if new == *old || dry_run {
         // A no-op write changes nothing, not even the resourceVersion.
         return Ok(Written {
             status: 200,
@@ -116,19 +116,7 @@ pub async fn write(
     ctx.state.metrics.observe_store("update", started.elapsed());
     let kv = result.map_err(|e| ApiError::from_store(e, &ctx.target(name)))?;
     reservation.commit();
-    let (old_ips, old_ports) = admission::service_holdings(&old);
-    if ctx.res.info.kind == "Service" {
-        let (new_ips, new_ports) = admission::service_holdings(&new);
-        let gone_ips: Vec<_> = old_ips
-            .into_iter()
-            .filter(|i| !new_ips.contains(i))
-            .collect();
-        let gone_ports: Vec<_> = old_ports
-            .into_iter()
-            .filter(|p| !new_ports.contains(p))
-            .collect();
-        ctx.state.services.release(&gone_ips, &gone_ports);
-    }
+    admission::after_update(ctx, old, &new);
     Ok(Written {
         status: 200,
         body: ctx.res.wire(&kv),
@@ -179,7 +167,17 @@ pub async fn update(ctx: &Ctx<'_>, body: Value, part: Part) -> ApiResult<Written
                 &old_kv.mod_revision.to_string(),
             );
         }
-        match write(ctx, &name, &old_kv, candidate, part, warnings.clone()).await {
+        let old = object::decode(&old_kv)?;
+        match write(
+            ctx,
+            &name,
+            (&old_kv, &old),
+            candidate,
+            part,
+            warnings.clone(),
+        )
+        .await
+        {
             Err(e) if is_conflict(&e) && !conditional && retries.again() => {}
             other => return other,
         }
@@ -232,7 +230,7 @@ async fn server_side_apply(
             &ctx.target(name),
         )?;
         let (new, warnings) = ctx.decode_body(merged)?;
-        match write(ctx, name, &old_kv, new, part, warnings).await {
+        match write(ctx, name, (&old_kv, &live), new, part, warnings).await {
             Err(e) if is_conflict(&e) && retries.again() && !is_apply_conflict(&e) => {}
             other => return other,
         }
@@ -268,7 +266,7 @@ pub async fn patch(
         if object::get_str(&new, &["metadata", "name"]) != Some(name.as_str()) {
             object::set_str(&mut new, &["metadata", "name"], &name);
         }
-        match write(ctx, &name, &old_kv, new, part, warnings).await {
+        match write(ctx, &name, (&old_kv, &current), new, part, warnings).await {
             Err(e) if is_conflict(&e) && !explicit_rv && retries.again() => {}
             other => return other,
         }
