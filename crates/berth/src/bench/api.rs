@@ -11,10 +11,10 @@ use clap::Args;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, ListParams, ObjectMeta, PostParams, WatchEvent, WatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 
-use super::child::ServerChild;
+use kube::Client;
+
+use super::child::{ServerChild, client};
 use super::percentile;
 
 #[derive(Args, Debug)]
@@ -31,13 +31,6 @@ pub struct ApiBenchArgs {
     /// Updates every watcher must receive.
     #[arg(long, default_value_t = 5_000)]
     pub updates: usize,
-}
-
-pub async fn client(kubeconfig: &std::path::Path) -> Result<Client> {
-    let kc = Kubeconfig::read_from(kubeconfig).context("reading kubeconfig")?;
-    let mut config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
-    config.read_timeout = Some(Duration::from_secs(600));
-    Ok(Client::try_from(config)?)
 }
 
 fn config_map(name: &str, i: usize) -> ConfigMap {

@@ -80,3 +80,12 @@ impl Drop for ServerChild {
         let _ = self.child.wait();
     }
 }
+
+/// A kube-rs client for a benchmark: the kubeconfig's identity, with a read
+/// timeout long enough for the largest lists and watches a bench makes.
+pub async fn client(kubeconfig: &std::path::Path) -> Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig).context("reading kubeconfig")?;
+    let mut config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
+    config.read_timeout = Some(Duration::from_secs(900));
+    Ok(kube::Client::try_from(config)?)
+}

@@ -15,11 +15,9 @@ use clap::Args;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use serde_json::json;
 
-use super::child::ServerChild;
+use super::child::{ServerChild, client};
 
 // The fake kubelet is test code kept in berth-testkit, which the binary
 // does not depend on; the same source is compiled in here.
@@ -41,13 +39,6 @@ pub struct ControllersBenchArgs {
     /// Give up on a phase after this many seconds.
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
-}
-
-async fn client(kubeconfig: &std::path::Path) -> Result<Client> {
-    let kc = Kubeconfig::read_from(kubeconfig).context("reading kubeconfig")?;
-    let mut config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
-    config.read_timeout = Some(Duration::from_secs(600));
-    Ok(Client::try_from(config)?)
 }
 
 fn deployment(name: &str, replicas: i32) -> Result<Deployment> {

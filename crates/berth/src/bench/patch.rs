@@ -10,8 +10,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use super::api::{client, wait_ready};
+use super::api::wait_ready;
 use super::child::ServerChild;
+use super::child::client;
 use super::percentile;
 
 #[derive(Args, Debug)]

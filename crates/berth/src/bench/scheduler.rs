@@ -16,7 +16,7 @@ mod workload;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use berth_scheduler::SchedulerOptions;
 use berth_scheduler::service::SchedulerStats;
 use clap::{Args, ValueEnum};
@@ -25,7 +25,7 @@ use kube::Client;
 use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use tokio::sync::oneshot;
 
-use super::child::ServerChild;
+use super::child::{ServerChild, client};
 use binding_watch::BindingWatch;
 use workload::{NAMESPACE, PodShape};
 
@@ -240,13 +240,6 @@ fn report(
     println!(
         "  RSS: bench process (scheduler + load clients + watch) {bench_rss:.0} MiB, API server {server_rss:.0} MiB"
     );
-}
-
-async fn client(kubeconfig: &std::path::Path) -> Result<Client> {
-    let kc = kube::config::Kubeconfig::read_from(kubeconfig).context("reading kubeconfig")?;
-    let mut config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
-    config.read_timeout = Some(Duration::from_secs(900));
-    Ok(Client::try_from(config)?)
 }
 
 async fn clients(kubeconfig: &std::path::Path, n: usize) -> Result<Vec<Client>> {
