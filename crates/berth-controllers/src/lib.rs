@@ -19,6 +19,7 @@ mod error;
 pub mod events;
 pub mod expectations;
 pub mod garbagecollector;
+pub mod history;
 pub mod informer;
 mod manager;
 pub mod namespace;

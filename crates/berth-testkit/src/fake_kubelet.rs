@@ -30,8 +30,20 @@ use tokio::task::JoinHandle;
 
 /// Pod annotation choosing what the fake kubelet does with the pod:
 /// `ready` (the default: Running and Ready), `not-ready` (Running, never
-/// Ready) or `fail` (phase Failed).
+/// Ready), `succeed` (phase Succeeded, exit code 0), `fail` (phase Failed,
+/// exit code 1) or `exit-N` (phase Failed, exit code N).
 pub const OUTCOME_ANNOTATION: &str = "fake-kubelet.berth.dev/outcome";
+
+/// Chooses a pod's outcome in code (e.g. by name or completion index);
+/// `None` falls back to [`OUTCOME_ANNOTATION`].
+#[derive(Clone)]
+pub struct OutcomeHook(pub Arc<dyn Fn(&Pod) -> Option<String> + Send + Sync>);
+
+impl std::fmt::Debug for OutcomeHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutcomeHook")
+    }
+}
 
 /// How the fake kubelet behaves.
 #[derive(Clone, Debug)]
@@ -46,6 +58,8 @@ pub struct FakeKubeletConfig {
     pub bind_pending_pods: bool,
     /// API calls in flight at most.
     pub concurrency: usize,
+    /// Overrides the outcome annotation per pod.
+    pub outcome: Option<OutcomeHook>,
 }
 
 impl FakeKubeletConfig {
@@ -57,6 +71,7 @@ impl FakeKubeletConfig {
             lease_duration_seconds: 40,
             bind_pending_pods: true,
             concurrency: 64,
+            outcome: None,
         }
     }
 }
@@ -343,10 +358,12 @@ async fn bind(shared: &Shared, api: &Api<Pod>, pod: &Pod) -> kube::Result<()> {
             .cloned()
             .collect()
     };
-    if live.is_empty() {
-        return Ok(());
-    }
-    let node = &live[shared.next_node.fetch_add(1, Ordering::Relaxed) % live.len()];
+    let node = match required_node(pod) {
+        Some(n) if live.contains(&n) => n,
+        Some(_) => return Ok(()),
+        None if live.is_empty() => return Ok(()),
+        None => live[shared.next_node.fetch_add(1, Ordering::Relaxed) % live.len()].clone(),
+    };
     let binding = json!({"apiVersion": "v1", "kind": "Binding",
         "metadata": {"name": pod.name_any(), "uid": pod.uid()},
         "target": {"apiVersion": "v1", "kind": "Node", "name": node}});
@@ -360,12 +377,53 @@ async fn bind(shared: &Shared, api: &Api<Pod>, pod: &Pod) -> kube::Result<()> {
     .map(|_| ())
 }
 
+/// The one node a pod may run on, as a DaemonSet pod names it: required
+/// node affinity on `metadata.name`, or a `kubernetes.io/hostname` selector.
+fn required_node(pod: &Pod) -> Option<String> {
+    let spec = pod.spec.as_ref()?;
+    let by_field = spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|a| {
+            a.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .into_iter()
+        .flat_map(|r| &r.node_selector_terms)
+        .flat_map(|t| t.match_fields.iter().flatten())
+        .find(|f| f.key == "metadata.name" && f.operator == "In")
+        .and_then(|f| f.values.as_ref()?.first().cloned());
+    by_field.or_else(|| {
+        spec.node_selector
+            .as_ref()?
+            .get("kubernetes.io/hostname")
+            .cloned()
+    })
+}
+
+/// What the pod does: the hook's choice, else the annotation, else `ready`.
+fn outcome(shared: &Shared, pod: &Pod) -> String {
+    shared
+        .config
+        .outcome
+        .as_ref()
+        .and_then(|h| (h.0)(pod))
+        .or_else(|| pod.annotations().get(OUTCOME_ANNOTATION).cloned())
+        .unwrap_or_else(|| "ready".to_string())
+}
+
+/// The exit code of a finished outcome (`succeed` 0, `fail` 1, `exit-N`).
+fn exit_code(outcome: &str) -> Option<i32> {
+    match outcome {
+        "succeed" => Some(0),
+        "fail" => Some(1),
+        o => o.strip_prefix("exit-")?.parse().ok(),
+    }
+}
+
 fn started_status(shared: &Shared, pod: &Pod) -> Value {
-    let outcome = pod
-        .annotations()
-        .get(OUTCOME_ANNOTATION)
-        .map(String::as_str)
-        .unwrap_or("ready");
+    let outcome = outcome(shared, pod);
     let t = now();
     let n = shared.next_ip.fetch_add(1, Ordering::Relaxed);
     let ip = format!(
@@ -375,21 +433,28 @@ fn started_status(shared: &Shared, pod: &Pod) -> Value {
         n % 254 + 1
     );
     let ready = outcome == "ready";
-    let failed = outcome == "fail";
+    let exit = exit_code(&outcome);
+    let failed = exit.is_some_and(|c| c != 0);
+    let finished = exit.is_some();
     let flag = |b: bool| if b { "True" } else { "False" };
     let cond =
         |type_: &str, ok: bool| json!({"type": type_, "status": flag(ok), "lastTransitionTime": t});
     let containers: Vec<Value> = pod.spec.iter().flat_map(|s| &s.containers).map(|c| {
-        let state = if failed {
-            json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": t, "finishedAt": t}})
+        let state = if let Some(code) = exit {
+            let reason = if code == 0 { "Completed" } else { "Error" };
+            json!({"terminated": {"exitCode": code, "reason": reason, "startedAt": t, "finishedAt": t}})
         } else {
             json!({"running": {"startedAt": t}})
         };
-        json!({"name": c.name, "image": c.image, "imageID": "", "ready": ready, "started": !failed,
+        json!({"name": c.name, "image": c.image, "imageID": "", "ready": ready, "started": !finished,
                "restartCount": 0, "containerID": format!("fake://{}", c.name), "state": state})
     }).collect();
     json!({"status": {
-        "phase": if failed { "Failed" } else { "Running" },
+        "phase": match (finished, failed) {
+            (false, _) => "Running",
+            (true, false) => "Succeeded",
+            (true, true) => "Failed",
+        },
         "conditions": [cond("PodScheduled", true), cond("Initialized", true),
                        cond("ContainersReady", ready), cond("Ready", ready)],
         "hostIP": "192.168.100.1", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": t,

@@ -11,7 +11,7 @@ mod fake_kubelet;
 mod kubectl;
 mod server;
 
-pub use fake_kubelet::{FakeKubelet, FakeKubeletConfig, OUTCOME_ANNOTATION};
+pub use fake_kubelet::{FakeKubelet, FakeKubeletConfig, OUTCOME_ANNOTATION, OutcomeHook};
 pub use kubectl::{Kubectl, KubectlOutput};
 pub use server::TestServer;
 

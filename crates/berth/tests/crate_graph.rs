@@ -19,6 +19,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["berth-api", "berth-lease", "berth-testkit"],
     ),
     ("berth-agent", &["berth-api"]),
+    ("berth-proxy", &["berth-api", "berth-testkit"]),
+    ("berth-dns", &["berth-api", "berth-testkit"]),
     ("berth-testkit", &[]),
     (
         "berth",
@@ -30,6 +32,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "berth-controllers",
             "berth-lease",
             "berth-agent",
+            "berth-proxy",
+            "berth-dns",
             "berth-testkit",
         ],
     ),

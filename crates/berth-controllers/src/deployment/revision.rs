@@ -17,28 +17,11 @@ const ROLLBACK_TO: &str = "deprecated.deployment.rollback.to";
 /// Upstream's maxRevHistoryLengthInChars.
 const MAX_REVISION_HISTORY_CHARS: usize = 2000;
 
-/// Upstream's SafeEncodeString alphabet: no vowels, no look-alikes.
-const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-
 /// The `pod-template-hash` of a template: FNV-32a over its canonical JSON
 /// (and the collision count), encoded with the safe alphabet.
 pub fn template_hash(template: &PodTemplateSpec, collision_count: Option<i32>) -> String {
     let json = serde_json::to_vec(template).unwrap_or_default();
-    let mut h: u32 = 0x811c_9dc5;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= u32::from(*b);
-            h = h.wrapping_mul(0x0100_0193);
-        }
-    };
-    feed(&json);
-    if let Some(c) = collision_count {
-        feed(&(c as u32).to_le_bytes());
-    }
-    h.to_string()
-        .bytes()
-        .map(|b| char::from(ALPHANUMS[usize::from(b) % ALPHANUMS.len()]))
-        .collect()
+    crate::history::safe_hash(&json, collision_count)
 }
 
 /// Drops nulls, empty lists and empty maps: upstream's semantic equality
@@ -189,7 +172,7 @@ mod tests {
         let t = template("busybox:1", None);
         let h = template_hash(&t, None);
         assert_eq!(h, template_hash(&t, None));
-        assert!(h.bytes().all(|b| ALPHANUMS.contains(&b)), "{h}");
+        assert!(h.bytes().all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b)), "{h}");
         assert_ne!(h, template_hash(&t, Some(1)));
     }
 
