@@ -14,6 +14,9 @@ use serde_json::json;
 pub const PAUSE_IMAGE: &str = "berth.local/pause:1";
 /// The busybox image `berth image build-busybox` makes.
 pub const BUSYBOX_IMAGE: &str = "berth.local/busybox:1";
+/// The demo web image `berth image build-demo` makes: busybox `httpd` on
+/// port 80 answering with a greeting that names the pod.
+pub const DEMO_IMAGE: &str = "berth.local/hello:1";
 /// Where Debian's `busybox-static` installs the binary.
 pub const BUSYBOX_PATH: &str = "/bin/busybox";
 
@@ -62,6 +65,19 @@ pub fn busybox_recipe() -> ImageRecipe<'static> {
         name: BUSYBOX_IMAGE,
         entrypoint: vec![],
         cmd: vec!["/bin/sh".into()],
+    }
+}
+
+/// The demo web server: writes a page naming the pod (its hostname), then
+/// runs busybox `httpd` in the foreground on port 80 (or `$PORT`).
+pub fn demo_recipe() -> ImageRecipe<'static> {
+    let script = "mkdir -p /tmp/www && \
+        printf 'Hello from Berth! I am %s\\n' \"$(hostname)\" > /tmp/www/index.html && \
+        exec httpd -f -v -p \"${PORT:-80}\" -h /tmp/www";
+    ImageRecipe {
+        name: DEMO_IMAGE,
+        entrypoint: vec!["/bin/sh".into(), "-c".into(), script.into()],
+        cmd: vec![],
     }
 }
 

@@ -45,8 +45,31 @@ impl Histogram {
     }
 }
 
+/// When this process started (seconds since the Unix epoch).
+struct Started(f64);
+
+impl Default for Started {
+    fn default() -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Self(now.as_secs_f64())
+    }
+}
+
+/// The process's resident set size in bytes, from /proc.
+fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 #[derive(Default)]
 pub struct Metrics {
+    started: Started,
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<(String, String), Histogram>>,
     store: Mutex<BTreeMap<String, Histogram>>,
@@ -115,6 +138,10 @@ impl Metrics {
             "apiserver_longrunning_requests{{verb=\"WATCH\"}} {}",
             self.watches.load(Ordering::Relaxed)
         );
+        out.push_str("# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\n");
+        let _ = writeln!(out, "process_start_time_seconds {}", self.started.0);
+        out.push_str("# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\n");
+        let _ = writeln!(out, "process_resident_memory_bytes {}", resident_bytes());
         out
     }
 }
@@ -135,5 +162,12 @@ mod tests {
         ));
         assert!(text.contains("apiserver_request_duration_seconds_bucket{verb=\"create\",resource=\"configmaps\",le=\"0.005\"} 1"));
         assert!(text.contains("apiserver_longrunning_requests{verb=\"WATCH\"} 1"));
+        let started = text
+            .lines()
+            .find_map(|l| l.strip_prefix("process_start_time_seconds "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("start time");
+        assert!(started > 1.6e9, "{started}");
+        assert!(!text.contains("process_resident_memory_bytes 0\n"));
     }
 }

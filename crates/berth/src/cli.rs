@@ -10,8 +10,11 @@ use clap::{Args, Parser, Subcommand};
 
 mod agent;
 mod controllers;
+mod down;
 mod image;
+mod reset_steps;
 mod scheduler;
+mod status;
 mod up;
 
 #[derive(Parser, Debug)]
@@ -38,6 +41,13 @@ pub enum Command {
     ControllerManager(controllers::ControllerManagerArgs),
     /// Run the node agent: pods on containerd through CRI.
     Agent(agent::AgentArgs),
+    /// Show the cluster's components, versions, store size and uptime.
+    Status(status::StatusArgs),
+    /// Stop and remove every pod on this node (after `berth up` stopped).
+    Down(down::DownArgs),
+    /// Remove everything Berth created on this machine: pods, containerd
+    /// state, mounts, nftables tables, the pod bridge, and the data dir.
+    Reset(down::DownArgs),
     /// Manage images in the node's containerd (e.g. import an archive).
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -168,6 +178,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Scheduler(args) => scheduler::run(args, wait_for_signal()).await,
         Command::ControllerManager(args) => controllers::run(args, wait_for_signal()).await,
         Command::Agent(args) => agent::run(args, wait_for_signal()).await,
+        Command::Status(args) => status::run(args).await,
+        Command::Down(args) => down::down(args).await,
+        Command::Reset(args) => down::reset(args).await,
         Command::Image(cmd) => image::run(cmd).await,
         Command::Bench(b) => crate::bench::run(b).await,
     }

@@ -8,6 +8,10 @@ use super::cells::{
 };
 use super::pod;
 
+mod networking;
+mod policy;
+mod storage;
+
 /// One column: header, OpenAPI type, priority, and how to compute a cell.
 pub struct Col {
     pub name: &'static str,
@@ -568,6 +572,17 @@ pub fn for_kind(group: &str, kind: &str) -> Option<Vec<Col>> {
             }),
             AGE,
         ],
+        ("", "PersistentVolume") => storage::persistent_volumes(),
+        ("", "PersistentVolumeClaim") => storage::persistent_volume_claims(),
+        ("networking.k8s.io", "Ingress") => networking::ingresses(),
+        ("networking.k8s.io", "NetworkPolicy") => networking::network_policies(),
+        ("discovery.k8s.io", "EndpointSlice") => networking::endpoint_slices(),
+        ("autoscaling", "HorizontalPodAutoscaler") => policy::horizontal_pod_autoscalers(),
+        ("policy", "PodDisruptionBudget") => policy::pod_disruption_budgets(),
+        ("apps", "ControllerRevision") => policy::controller_revisions(),
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
+            policy::role_bindings()
+        }
         _ => return None,
     })
 }

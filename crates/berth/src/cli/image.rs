@@ -30,6 +30,15 @@ pub enum ImageCommand {
         #[arg(long, default_value = image::BUSYBOX_PATH)]
         busybox: PathBuf,
     },
+    /// Build an OCI archive of the demo web image (`berth.local/hello:1`:
+    /// busybox httpd on port 80 answering "Hello from Berth! I am <pod>").
+    BuildDemo {
+        /// Where to write the archive.
+        out: PathBuf,
+        /// The busybox binary.
+        #[arg(long, default_value = image::BUSYBOX_PATH)]
+        busybox: PathBuf,
+    },
 }
 
 pub async fn run(cmd: ImageCommand) -> Result<()> {
@@ -51,6 +60,10 @@ pub async fn run(cmd: ImageCommand) -> Result<()> {
         ImageCommand::BuildBusybox { out, busybox } => {
             image::write_archive(&image::busybox_recipe(), &busybox, &out)?;
             println!("{} written to {}", image::BUSYBOX_IMAGE, out.display());
+        }
+        ImageCommand::BuildDemo { out, busybox } => {
+            image::write_archive(&image::demo_recipe(), &busybox, &out)?;
+            println!("{} written to {}", image::DEMO_IMAGE, out.display());
         }
     }
     Ok(())
