@@ -147,6 +147,34 @@ where
     resp
 }
 
+/// Serves a pod log/exec/attach/portforward request by forwarding it to the
+/// pod's kubelet (the request must stay a hyper request: exec upgrades it).
+pub async fn handle_kubelet(
+    state: Arc<ApiState>,
+    user: Option<UserInfo>,
+    req: Request<hyper::body::Incoming>,
+) -> Response<ResponseBody> {
+    let started = Instant::now();
+    if user.is_none() {
+        return error_response(&ApiError::Unauthorized);
+    }
+    let ApiPath::Resource(rp) = parse_path(req.uri().path()) else {
+        return error_response(&ApiError::PathNotFound(String::new()));
+    };
+    let verb = if req.method() == Method::GET {
+        "get"
+    } else {
+        "create"
+    };
+    let resp = crate::kubelet::serve(state.clone(), rp, req)
+        .await
+        .unwrap_or_else(|e| error_response(&e));
+    state
+        .metrics
+        .observe_request(verb, "pods", resp.status().as_u16(), started.elapsed());
+    resp
+}
+
 async fn route<B>(
     state: &Arc<ApiState>,
     user: Option<&UserInfo>,

@@ -20,6 +20,7 @@ mod discovery;
 pub mod error;
 mod handler;
 mod key_locks;
+mod kubelet;
 mod metrics;
 pub mod object;
 mod openapi;
@@ -222,6 +223,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ApiServerError
     state.bootstrap().await?;
     spawn_compaction(store.clone(), Duration::from_secs(300));
     spawn_event_ttl(store, state.config.event_ttl);
+    match kubelet::client_config(&pki.admin) {
+        Ok(c) => {
+            let _ = state.kubelet_client.set(Arc::new(c));
+        }
+        Err(e) => tracing::warn!(error = %e, "no kubelet client: logs and exec will fail"),
+    }
     let tls = server::tls_config(&pki)?;
     let (tx, mut rx) = watch::channel(false);
     let shutdown = async move {

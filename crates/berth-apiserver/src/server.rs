@@ -17,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::authn::{self, UserInfo};
 use crate::handler;
 use crate::pki::Pki;
+use crate::request::parse_path;
 use crate::state::ApiState;
 
 #[derive(Debug, thiserror::Error)]
@@ -104,11 +105,19 @@ pub async fn serve(
             let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
                 let state = state.clone();
                 let user = cert_user.clone().or_else(|| token_user(&state, &req));
-                async move { Ok::<_, std::convert::Infallible>(handler::handle(state, user, req).await) }
+                async move {
+                    let resp =
+                        if crate::kubelet::kubelet_path(&parse_path(req.uri().path())).is_some() {
+                            handler::handle_kubelet(state, user, req).await
+                        } else {
+                            handler::handle(state, user, req).await
+                        };
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
             });
             let builder = auto::Builder::new(TokioExecutor::new());
             if let Err(e) = builder
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
                 .await
             {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");

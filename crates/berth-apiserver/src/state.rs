@@ -72,6 +72,8 @@ pub struct ApiState {
     pub inflight: Semaphore,
     /// Turns for read-modify-write requests on one key.
     pub key_locks: crate::key_locks::KeyLocks,
+    /// How this server connects to kubelets (set once at start).
+    pub kubelet_client: std::sync::OnceLock<Arc<rustls::ClientConfig>>,
     namespaces: Mutex<HashMap<String, (String, Instant)>>,
 }
 
@@ -100,6 +102,7 @@ impl ApiState {
             tokens,
             inflight,
             key_locks: Default::default(),
+            kubelet_client: std::sync::OnceLock::new(),
             namespaces: Mutex::new(HashMap::new()),
         }
     }

@@ -39,6 +39,8 @@ impl KubectlOutput {
 pub struct Kubectl {
     kubeconfig: PathBuf,
     cache_dir: PathBuf,
+    /// Runs kubectl inside this network namespace (a test host's).
+    netns: Option<String>,
 }
 
 impl Kubectl {
@@ -50,12 +52,29 @@ impl Kubectl {
         Self {
             kubeconfig: kubeconfig.to_path_buf(),
             cache_dir,
+            netns: None,
+        }
+    }
+
+    /// A kubectl that runs inside the network namespace `netns` (named as
+    /// `ip netns` names them), to reach a cluster running in a test host.
+    pub fn in_netns(kubeconfig: &Path, netns: &str) -> Self {
+        Self {
+            netns: Some(netns.to_string()),
+            ..Self::new(kubeconfig)
         }
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let bin = std::env::var("KUBECTL").unwrap_or_else(|_| "/usr/bin/kubectl".into());
-        let mut cmd = Command::new(bin);
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/var/run/netns/{ns}")).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
         cmd.arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .arg("--cache-dir")
