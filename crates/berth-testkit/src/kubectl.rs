@@ -88,6 +88,24 @@ impl Kubectl {
         self.run_with_stdin(args, None)
     }
 
+    /// Runs kubectl with extra environment variables (e.g. `KUBE_EDITOR`).
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> KubectlOutput {
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let out = match cmd.output() {
+            Ok(o) => o,
+            Err(e) => panic!("cannot run kubectl: {e}"),
+        };
+        KubectlOutput {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// Runs kubectl with `stdin` fed to it (for `-f -`).
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> KubectlOutput {
         let mut cmd = self.command(args);

@@ -35,6 +35,9 @@ pub enum ImageCommand {
     BuildDemo {
         /// Where to write the archive.
         out: PathBuf,
+        /// The image's name (a second tag makes a "new version" to roll to).
+        #[arg(long, default_value = image::DEMO_IMAGE)]
+        name: String,
         /// The busybox binary.
         #[arg(long, default_value = image::BUSYBOX_PATH)]
         busybox: PathBuf,
@@ -61,9 +64,13 @@ pub async fn run(cmd: ImageCommand) -> Result<()> {
             image::write_archive(&image::busybox_recipe(), &busybox, &out)?;
             println!("{} written to {}", image::BUSYBOX_IMAGE, out.display());
         }
-        ImageCommand::BuildDemo { out, busybox } => {
-            image::write_archive(&image::demo_recipe(), &busybox, &out)?;
-            println!("{} written to {}", image::DEMO_IMAGE, out.display());
+        ImageCommand::BuildDemo { out, name, busybox } => {
+            let recipe = image::ImageRecipe {
+                name: &name,
+                ..image::demo_recipe()
+            };
+            image::write_archive(&recipe, &busybox, &out)?;
+            println!("{name} written to {}", out.display());
         }
     }
     Ok(())
