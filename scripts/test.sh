@@ -14,14 +14,15 @@ fi
 # System packages: protoc builds the CRI bindings; containerd, runc, CNI
 # plugins and busybox-static run the node agent's end-to-end tests.
 need=""
-for tool in protoc containerd ctr runc busybox; do
+for tool in protoc containerd ctr runc busybox nft ip nsenter unshare; do
   command -v "$tool" >/dev/null 2>&1 || need=yes
 done
 [ -x /usr/lib/cni/bridge ] || need=yes
 if [ -n "$need" ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    containerd runc containernetworking-plugins busybox-static protobuf-compiler >/dev/null
+    containerd runc containernetworking-plugins busybox-static protobuf-compiler \
+    nftables iproute2 util-linux >/dev/null
 fi
 
 # The Python client and helm for their end-to-end tests.

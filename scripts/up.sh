@@ -7,13 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=""
-for tool in protoc containerd ctr runc busybox; do
+[ -x /usr/lib/cni/bridge ] || need=yes
+for tool in protoc containerd ctr runc busybox nft ip nsenter unshare; do
   command -v "$tool" >/dev/null 2>&1 || need=yes
 done
 if [ -n "$need" ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    containerd runc containernetworking-plugins busybox-static protobuf-compiler >/dev/null
+    containerd runc containernetworking-plugins busybox-static protobuf-compiler \
+    nftables iproute2 util-linux >/dev/null
 fi
 cargo build --release -p berth
 exec "${CARGO_TARGET_DIR:-/var/tmp/berth-target}/release/berth" up "$@"
