@@ -26,16 +26,23 @@ pub enum ContainerdError {
     NotReady(PathBuf),
 }
 
-/// The files of one private containerd, all under `dir`.
+/// The files of one private containerd, all under `dir`, and the CNI
+/// directories its CRI plugin reads.
 #[derive(Debug, Clone)]
 pub struct ContainerdPaths {
     pub dir: PathBuf,
+    pub cni_bin_dir: PathBuf,
+    pub cni_conf_dir: PathBuf,
 }
 
 impl ContainerdPaths {
+    /// The default layout: CNI config under the data dir, Debian's plugins.
     pub fn new(data_dir: &Path) -> Self {
+        let dir = data_dir.join("containerd");
         Self {
-            dir: data_dir.join("containerd"),
+            cni_conf_dir: dir.join("cni"),
+            cni_bin_dir: PathBuf::from(crate::network::DEFAULT_CNI_BIN_DIR),
+            dir,
         }
     }
     pub fn config(&self) -> PathBuf {
@@ -48,17 +55,16 @@ impl ContainerdPaths {
     pub fn pid_file(&self) -> PathBuf {
         self.dir.join("containerd.pid")
     }
-    pub fn cni_conf_dir(&self) -> PathBuf {
-        self.dir.join("cni")
-    }
     pub fn endpoint(&self) -> String {
         format!("unix://{}", self.socket().display())
     }
 }
 
-/// containerd's config (version 2) for this agent.
+/// containerd's config (version 2) for this agent. Pod network namespaces
+/// are mounted under its state dir, not `/var/run/netns`.
 pub fn config_toml(p: &ContainerdPaths) -> String {
     let d = p.dir.display();
+    let (bin, conf) = (p.cni_bin_dir.display(), p.cni_conf_dir.display());
     let restrict = !has_cap_sys_resource();
     format!(
         r#"version = 2
@@ -78,6 +84,7 @@ state = "{d}/state"
   sandbox_image = "{PAUSE_IMAGE}"
   enable_selinux = false
   restrict_oom_score_adj = {restrict}
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -86,8 +93,9 @@ state = "{d}/state"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "{d}/cni"
+    bin_dir = "{bin}"
+    conf_dir = "{conf}"
+    max_conf_num = 1
 "#
     )
 }
@@ -114,8 +122,12 @@ pub struct Containerd {
 impl Containerd {
     /// Writes the config, starts containerd and waits for its socket.
     pub async fn start(data_dir: &Path) -> Result<Self, ContainerdError> {
-        let paths = ContainerdPaths::new(data_dir);
-        for dir in [paths.dir.clone(), paths.cni_conf_dir()] {
+        Self::start_with(ContainerdPaths::new(data_dir)).await
+    }
+
+    /// As [`Containerd::start`], with these paths (CNI dirs from flags).
+    pub async fn start_with(paths: ContainerdPaths) -> Result<Self, ContainerdError> {
+        for dir in [paths.dir.clone(), paths.cni_conf_dir.clone()] {
             std::fs::create_dir_all(&dir)
                 .map_err(|source| ContainerdError::Write { path: dir, source })?;
         }

@@ -7,6 +7,8 @@
 
 mod fake;
 pub mod remote;
+pub mod stats;
+pub mod streaming;
 
 use std::time::Duration;
 
@@ -83,6 +85,11 @@ pub trait RuntimeService: Send + Sync {
         cmd: &[String],
         timeout: Duration,
     ) -> Result<api::ExecSyncResponse, CriError>;
+    /// Whether the runtime's pod network is ready (CRI `Status`, condition
+    /// NetworkReady): sandboxes with their own network namespace need it.
+    async fn network_ready(&self) -> Result<bool, CriError> {
+        Ok(true)
+    }
 }
 
 /// CRI `ImageService`.

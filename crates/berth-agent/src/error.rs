@@ -14,6 +14,8 @@ pub enum AgentError {
     Cri(#[from] CriError),
     #[error(transparent)]
     Image(#[from] ImageError),
+    #[error(transparent)]
+    KubeletApi(#[from] crate::kubelet_api::KubeletApiError),
     #[error("{what}: {source}")]
     Api {
         what: &'static str,

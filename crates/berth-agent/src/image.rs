@@ -25,6 +25,7 @@ const APPLETS: &[&str] = &[
     "sh", "sleep", "echo", "cat", "ls", "true", "false", "env", "httpd", "nc", "wget", "id", "ps",
     "kill", "mkdir", "touch", "date", "hostname", "grep", "head", "tail", "test", "[", "printf",
     "rm", "cp", "mv", "seq", "yes", "dd", "trap", "wc", "uname", "sync", "df", "free", "top",
+    "nslookup",
 ];
 
 #[derive(Debug, thiserror::Error)]

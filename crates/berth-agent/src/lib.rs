@@ -7,9 +7,16 @@
 //! heartbeat, supervision of a private containerd, and offline OCI images
 //! (the pause image, busybox) built from the host's `busybox-static`.
 //!
-//! It is not (yet): pod networking through CNI (pods use the node's network
-//! namespace), volumes, lifecycle hooks, the kubelet HTTP API (logs, exec,
-//! attach, port-forward, stats). See the crate's NOTES.md.
+//! It also wires pod networking: CNI through containerd's CRI plugin (a
+//! bridge conflist on the node's podCIDR), host-gw routes to the other
+//! nodes' podCIDRs, and each pod's DNS configuration.
+//!
+//! And it serves the kubelet API over TLS to holders of a cluster-CA
+//! certificate (the API server): container logs from the CRI log files,
+//! exec/attach/port-forward through containerd's streaming server, and
+//! `/stats/summary`.
+//!
+//! It is not (yet): volumes, lifecycle hooks. See the crate's NOTES.md.
 
 pub mod agent;
 pub mod backoff;
@@ -18,6 +25,8 @@ pub mod containerd;
 pub mod cri;
 pub mod error;
 pub mod image;
+pub mod kubelet_api;
+pub mod network;
 pub mod node;
 pub mod pleg;
 pub mod pod_api;

@@ -29,6 +29,8 @@ pub struct NodeFacts {
     pub ip: String,
     pub runtime_version: String,
     pub data_dir: std::path::PathBuf,
+    /// The kubelet API's port (`status.daemonEndpoints`).
+    pub kubelet_port: u16,
 }
 
 fn quantities(data_dir: &Path) -> BTreeMap<String, Quantity> {
@@ -59,6 +61,11 @@ pub fn node_status(f: &NodeFacts, now: jiff::Timestamp) -> NodeStatus {
     let now = Time(now);
     let q = quantities(&f.data_dir);
     NodeStatus {
+        daemon_endpoints: Some(k8s_openapi::api::core::v1::NodeDaemonEndpoints {
+            kubelet_endpoint: Some(k8s_openapi::api::core::v1::DaemonEndpoint {
+                port: i32::from(f.kubelet_port),
+            }),
+        }),
         capacity: Some(q.clone()),
         allocatable: Some(q),
         addresses: Some(vec![

@@ -16,6 +16,7 @@ mod containers;
 mod env;
 mod pull;
 pub(crate) mod record;
+mod sandbox;
 mod spec;
 mod terminate;
 
@@ -35,6 +36,7 @@ pub use spec::{LABEL_CONTAINER_NAME, LABEL_NODE, LABEL_POD_UID};
 use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::cri::{Runtime, api};
+use crate::network::PodNetwork;
 use crate::pod_api::PodApi;
 use crate::status::{ContainerView, PodView, pod_status};
 use crate::status_manager::StatusManager;
@@ -52,6 +54,8 @@ pub struct WorkerContext {
     pub host_ip: String,
     pub pod_log_dir: PathBuf,
     pub node: NodeAllocatable,
+    /// Pod network mode, readiness gate and DNS settings.
+    pub network: Arc<PodNetwork>,
 }
 
 /// The lifecycle of a pod on this node.
@@ -288,5 +292,7 @@ fn views<'a>(specs: &'a [Container], records: &'a [ContainerRecord]) -> Vec<Cont
         .collect()
 }
 
+#[cfg(test)]
+mod network_tests;
 #[cfg(test)]
 mod tests;

@@ -29,6 +29,7 @@ use serde_json::Value;
 
 use crate::validation::ErrorList;
 
+pub use batch::cron::{CronError, CronFields, CronSchedule};
 pub use batch::schedule_error as cron_schedule_error;
 pub use cluster::HIGHEST_USER_PRIORITY;
 pub use config::MAX_DATA_SIZE;

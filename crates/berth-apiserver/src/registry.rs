@@ -7,6 +7,7 @@
 mod admission;
 mod create;
 mod delete;
+mod eviction;
 mod list;
 mod subresource;
 mod update;

@@ -2,8 +2,9 @@
 //! declared state into running state, as upstream's kube-controller-manager.
 //!
 //! It is: one kube-runtime reconciler per resource kind (ReplicaSet,
-//! Deployment, Namespace, ServiceAccount and `kube-root-ca.crt`, Endpoints,
-//! EndpointSlices, Node lifecycle and podCIDR allocation) plus the garbage
+//! Deployment, StatefulSet, DaemonSet, Job, CronJob, PodDisruptionBudget
+//! (disruption), Namespace, ServiceAccount and `kube-root-ca.crt`,
+//! Endpoints, EndpointSlices, Node lifecycle and podCIDR allocation) plus the garbage
 //! collector, fed by shared informers ([`informer`]) so every kind is
 //! watched once, and [`run`], which waits for leadership through a Lease and
 //! runs them all until shutdown or until leadership is lost.
@@ -12,7 +13,10 @@
 //! every read and write goes through the API server with kube-rs.
 
 pub mod controller_ref;
+pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
+pub mod disruption;
 pub mod endpoints;
 pub mod endpointslice;
 mod error;
@@ -21,6 +25,7 @@ pub mod expectations;
 pub mod garbagecollector;
 pub mod history;
 pub mod informer;
+pub mod job;
 mod manager;
 pub mod namespace;
 pub mod nodeipam;
@@ -30,6 +35,7 @@ pub mod pod_state;
 pub mod replicaset;
 pub mod rootcacert;
 pub mod serviceaccount;
+pub mod statefulset;
 mod workqueue;
 
 pub use error::Error;

@@ -4,20 +4,26 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, Namespace, Node, Pod, Service, ServiceAccount,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::watcher;
 use kube::{Api, Client};
 use tokio::task::JoinSet;
 
 use crate::informer::{Informer, Watched};
 use crate::{
-    ControllerOptions, Error, deployment, endpoints, endpointslice, garbagecollector, namespace,
-    nodeipam, nodelifecycle, replicaset, rootcacert, serviceaccount,
+    ControllerOptions, Error, daemonset, deployment, endpoints, endpointslice, garbagecollector,
+    namespace, nodeipam, nodelifecycle, replicaset, rootcacert, serviceaccount, statefulset,
 };
 
 type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -86,6 +92,13 @@ struct Informers {
     slices: Informer<EndpointSlice>,
     nodes: Informer<Node>,
     leases: Informer<Lease>,
+    jobs: Informer<Job>,
+    cron_jobs: Informer<CronJob>,
+    pdbs: Informer<PodDisruptionBudget>,
+    stateful_sets: Informer<StatefulSet>,
+    controller_revisions: Informer<ControllerRevision>,
+    claims: Informer<PersistentVolumeClaim>,
+    daemon_sets: Informer<DaemonSet>,
 }
 
 impl Informers {
@@ -113,6 +126,13 @@ impl Informers {
                 Api::namespaced(c.clone(), nodelifecycle::LEASE_NAMESPACE),
                 watcher::Config::default(),
             ),
+            stateful_sets: informer(c),
+            controller_revisions: informer(c),
+            claims: informer(c),
+            daemon_sets: informer(c),
+            jobs: informer(c),
+            cron_jobs: informer(c),
+            pdbs: informer(c),
         }
     }
 
@@ -128,6 +148,13 @@ impl Informers {
         tasks.push(Box::pin(self.slices.run()));
         tasks.push(Box::pin(self.nodes.run()));
         tasks.push(Box::pin(self.leases.run()));
+        tasks.push(Box::pin(self.jobs.run()));
+        tasks.push(Box::pin(self.cron_jobs.run()));
+        tasks.push(Box::pin(self.pdbs.run()));
+        tasks.push(Box::pin(self.stateful_sets.run()));
+        tasks.push(Box::pin(self.controller_revisions.run()));
+        tasks.push(Box::pin(self.claims.run()));
+        tasks.push(Box::pin(self.daemon_sets.run()));
     }
 }
 
@@ -182,6 +209,53 @@ fn build(client: Client, o: &ControllerOptions) -> Vec<Task> {
             o.node_monitor_period,
         )),
     ];
+    tasks.push(Box::pin(statefulset::register(
+        c(),
+        statefulset::Informers {
+            stateful_sets: &mut i.stateful_sets,
+            pods: &mut i.pods,
+            revisions: &mut i.controller_revisions,
+            claims: &mut i.claims,
+        },
+        o.concurrent_statefulset_syncs,
+    )));
+    tasks.push(Box::pin(daemonset::register(
+        c(),
+        daemonset::Informers {
+            daemon_sets: &mut i.daemon_sets,
+            pods: &mut i.pods,
+            nodes: &mut i.nodes,
+            revisions: &mut i.controller_revisions,
+        },
+        o.concurrent_daemonset_syncs,
+    )));
+    tasks.push(Box::pin(crate::job::register(
+        c(),
+        &mut i.pods,
+        &mut i.jobs,
+        o.concurrent_job_syncs,
+        o.job_backoff,
+    )));
+    tasks.push(Box::pin(crate::job::ttl::register(
+        c(),
+        &mut i.jobs,
+        o.concurrent_ttl_after_finished_syncs,
+    )));
+    tasks.push(Box::pin(crate::cronjob::register(
+        c(),
+        &mut i.cron_jobs,
+        &mut i.jobs,
+        o.cron_job_clock(),
+        o.concurrent_cron_job_syncs,
+    )));
+    tasks.push(Box::pin(crate::disruption::register(
+        c(),
+        &mut i.pdbs,
+        &mut i.pods,
+        &i.replica_sets,
+        &i.deployments,
+        1,
+    )));
     match &o.root_ca_pem {
         Some(ca) => tasks.push(Box::pin(rootcacert::register(
             c(),

@@ -38,6 +38,22 @@ pub struct ControllerOptions {
     pub concurrent_endpoint_syncs: u16,
     /// `--concurrent-service-endpoint-syncs` (EndpointSlices).
     pub concurrent_service_endpoint_syncs: u16,
+    /// `--concurrent-job-syncs`.
+    pub concurrent_job_syncs: u16,
+    /// `--concurrent-ttl-after-finished-syncs`.
+    pub concurrent_ttl_after_finished_syncs: u16,
+    /// Job pod-recreation backoff: base 10 s doubling to 6 min (the base is
+    /// Berth's `--job-pod-failure-backoff`; upstream fixes it).
+    pub job_backoff: crate::job::Backoff,
+    /// `--concurrent-statefulset-syncs`.
+    pub concurrent_statefulset_syncs: u16,
+    /// `--concurrent-daemonset-syncs`.
+    pub concurrent_daemonset_syncs: u16,
+    /// `--concurrent-cron-job-syncs`.
+    pub concurrent_cron_job_syncs: u16,
+    /// Hidden `--cronjob-clock-scale`: the CronJob controller's clock runs
+    /// this many times faster than real time (tests only; 1 = real time).
+    pub cron_job_clock_scale: u32,
     /// The cluster CA (PEM) published as `kube-root-ca.crt`.
     pub root_ca_pem: Option<String>,
 }
@@ -59,6 +75,13 @@ impl ControllerOptions {
             concurrent_namespace_syncs: 10,
             concurrent_endpoint_syncs: 5,
             concurrent_service_endpoint_syncs: 5,
+            concurrent_job_syncs: 5,
+            concurrent_ttl_after_finished_syncs: 5,
+            job_backoff: crate::job::Backoff::default(),
+            concurrent_statefulset_syncs: 5,
+            concurrent_daemonset_syncs: 2,
+            concurrent_cron_job_syncs: 5,
+            cron_job_clock_scale: 1,
             root_ca_pem: None,
         }
     }
@@ -83,6 +106,14 @@ impl ControllerOptions {
         };
         self.cluster_cidr = (Ipv4Addr::from(u32::from(ip) & mask), bits);
         self.validate()
+    }
+
+    /// The CronJob controller's clock: real time, or sped up for tests.
+    pub fn cron_job_clock(&self) -> std::sync::Arc<dyn crate::cronjob::clock::Clock> {
+        match self.cron_job_clock_scale {
+            0 | 1 => std::sync::Arc::new(crate::cronjob::clock::SystemClock),
+            n => std::sync::Arc::new(crate::cronjob::clock::ScaledClock::new(n)),
+        }
     }
 
     /// Checks the options hang together.

@@ -66,7 +66,8 @@ pub fn restart_count(pod: &Pod) -> i32 {
 }
 
 /// Drops the parts of a pod no controller reads (images, resources,
-/// volumes, probes, container states), keeping labels, owners, node,
+/// volumes, probes, container states), keeping labels, owners, node (and
+/// required node affinity, which pins DaemonSet pods),
 /// tolerations, container names and ports, IPs, conditions and restart
 /// counts: a pod store of 10,000 pods then fits the memory budget.
 pub fn trim(pod: &mut Pod) {
@@ -74,7 +75,19 @@ pub fn trim(pod: &mut Pod) {
     if let Some(spec) = pod.spec.as_mut() {
         spec.volumes = None;
         spec.init_containers = None;
-        spec.affinity = None;
+        // Only a DaemonSet pod's pin to its node (required node affinity) is read.
+        spec.affinity = spec.affinity.take().and_then(|a| {
+            let required = a
+                .node_affinity?
+                .required_during_scheduling_ignored_during_execution?;
+            Some(k8s_openapi::api::core::v1::Affinity {
+                node_affinity: Some(k8s_openapi::api::core::v1::NodeAffinity {
+                    required_during_scheduling_ignored_during_execution: Some(required),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+        });
         for c in &mut spec.containers {
             *c = k8s_openapi::api::core::v1::Container {
                 name: std::mem::take(&mut c.name),

@@ -15,11 +15,11 @@ pub use events::{ActionType, ClusterEvent, EventResource, node_update_actions};
 pub use fit_error::{Diagnosis, FitError, NodeToStatus};
 pub use plugin::{
     BindPlugin, FilterPlugin, MAX_NODE_SCORE, MIN_NODE_SCORE, NodeScore, PermitPlugin, Plugin,
-    PostFilterPlugin, PostFilterResult, PreFilterPlugin, PreFilterResult, PreScorePlugin,
-    ReservePlugin, ScorePlugin,
+    PostFilterPlugin, PostFilterResult, PreFilterExtensions, PreFilterPlugin, PreFilterResult,
+    PreScorePlugin, ReservePlugin, ScorePlugin,
 };
 pub use profile::{Profile, ProfileBuilder};
-pub use runtime::PreFilterOutcome;
+pub use runtime::{ActiveFilters, PreFilterOutcome};
 pub use schedule::{ScheduleError, ScheduleResult, Scheduler, num_feasible_nodes_to_find};
 pub use status::{Code, Status};
 

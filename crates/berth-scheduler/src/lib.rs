@@ -1,8 +1,9 @@
 //! Berth's pod scheduler, after upstream kube-scheduler.
 //!
-//! Two layers:
+//! Two layers, and an explainer on top of the core:
 //! - The pure core (no I/O): a [`snapshot::Snapshot`] of nodes and their
-//!   pods with incremental aggregates, the plugin [`framework`] (PreFilter,
+//!   pods with incremental aggregates (per-topology-domain pod counts
+//!   included), the plugin [`framework`] (PreFilter,
 //!   Filter, PostFilter, PreScore, Score, Reserve, Permit, Bind), the
 //!   upstream default [`plugins`], and the [`queue::SchedulingQueue`]
 //!   (activeQ, backoffQ, unschedulable pool) driven by an injected clock.
@@ -12,15 +13,22 @@
 //!   their own; failures become `FailedScheduling` Events and the
 //!   `PodScheduled=False` condition; leader election goes through the
 //!   `kube-system/kube-scheduler` Lease (`berth-lease`).
+//! - [`explain`] (pure): the same plugins run on every node, keeping each node's
+//!   verdict and scores (`berth why pod`).
 //!
-//! Not yet: preemption (DefaultPreemption), volume plugins, waiting Permit
-//! plugins, `/metrics`.
+//! Preemption is the DefaultPreemption PostFilter plugin (minimal victims,
+//! PodDisruptionBudgets honoured where possible); the service deletes the
+//! victims and sets `nominatedNodeName`.
+//!
+//! Not yet: volume plugins, waiting Permit plugins, `/metrics` (counters
+//! exist in [`service::SchedulerStats`]), reserving nominated pods' room.
 //!
 //! A cycle reads `&Snapshot` without locks: the loop applies watch events to
 //! the snapshot between cycles and accounts each decision ("assumes" the pod)
 //! before the next one.
 
 pub mod error;
+pub mod explain;
 pub mod framework;
 pub mod node_info;
 pub mod node_selector;

@@ -1,6 +1,7 @@
 //! The upstream in-tree plugins and the default profile.
 
 pub mod balanced_allocation;
+pub mod default_preemption;
 pub mod image_locality;
 pub mod inter_pod_affinity;
 pub mod node_affinity;
@@ -37,6 +38,8 @@ pub mod names {
     pub const INTER_POD_AFFINITY: &str = "InterPodAffinity";
     /// PodTopologySpread.
     pub const POD_TOPOLOGY_SPREAD: &str = "PodTopologySpread";
+    /// DefaultPreemption.
+    pub const DEFAULT_PREEMPTION: &str = "DefaultPreemption";
 }
 
 /// The scheduler name pods get when they do not set one.
@@ -58,5 +61,6 @@ pub fn default_profile() -> Result<Profile, SchedulerError> {
         .plugin(inter_pod_affinity::InterPodAffinity::default(), 2)
         .plugin(balanced_allocation::BalancedAllocation::default(), 1)
         .plugin(image_locality::ImageLocality, 1)
+        .plugin(default_preemption::DefaultPreemption, 0)
         .build()
 }

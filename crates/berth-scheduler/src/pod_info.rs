@@ -16,7 +16,7 @@ use crate::selector::{LabelSelector, Requirement, SelectorError};
 static EMPTY_LABELS: BTreeMap<String, String> = BTreeMap::new();
 
 /// A compiled pod (anti-)affinity term.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AffinityTerm {
     /// Namespaces listed by the term (the owner's namespace when neither
     /// `namespaces` nor `namespaceSelector` is set).

@@ -26,14 +26,14 @@ pub enum SelectorError {
 }
 
 /// One compiled requirement: `key op values`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Requirement {
     key: String,
     operator: Operator,
     values: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Operator {
     In,
     NotIn,
@@ -73,7 +73,7 @@ impl Requirement {
 
 /// A compiled label selector. Invariant: `nothing` selectors match no labels,
 /// otherwise all requirements must match (an empty list matches everything).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LabelSelector {
     requirements: Vec<Requirement>,
     nothing: bool,

@@ -3,7 +3,10 @@
 //! The scheduling loop owns the `Snapshot` and applies watch events to it
 //! between cycles (node added, pod bound, pod deleted, a pod assumed after a
 //! decision), so a cycle reads it through `&Snapshot` with no locks and no copy.
-//! Every update is incremental: adding or removing a pod touches one `NodeInfo`.
+//! Every update is incremental: adding or removing a pod touches one `NodeInfo`
+//! and the per-topology-domain counts of [`topology`].
+
+pub mod topology;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -14,6 +17,8 @@ use crate::error::SchedulerError;
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::selector::LabelSelector;
+use topology::TopologyIndex;
+pub use topology::{DomainCounts, PodQuery, TermKind};
 
 /// A selector of a workload that owns or exposes pods (Service, ReplicaSet,
 /// StatefulSet, ReplicationController), used for default topology spreading.
@@ -25,9 +30,21 @@ pub struct WorkloadSelector {
     pub selector: LabelSelector,
 }
 
+/// A PodDisruptionBudget as preemption sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisruptionBudget {
+    /// The budget's namespace.
+    pub namespace: String,
+    /// Its pod selector (an absent selector selects nothing).
+    pub selector: LabelSelector,
+    /// `status.disruptionsAllowed`.
+    pub disruptions_allowed: i64,
+}
+
 /// Nodes, their pods and the few cluster-wide facts plugins need.
 /// Invariant: `index[name]` is the position of that node in `nodes`, and
-/// `pod_nodes` maps every accounted pod to the node it is accounted on.
+/// `pod_nodes` maps every accounted pod to the node it is accounted on;
+/// `topology` counts exactly the pods on known nodes.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     nodes: Vec<NodeInfo>,
@@ -37,6 +54,8 @@ pub struct Snapshot {
     image_nodes: HashMap<String, usize>,
     namespace_labels: HashMap<String, BTreeMap<String, String>>,
     workload_selectors: Vec<WorkloadSelector>,
+    disruption_budgets: Vec<DisruptionBudget>,
+    topology: TopologyIndex,
 }
 
 impl Snapshot {
@@ -50,10 +69,18 @@ impl Snapshot {
         let node = Arc::new(node);
         let name = node.metadata.name.clone().unwrap_or_default();
         if let Some(&i) = self.index.get(&name) {
+            let relabel =
+                self.nodes[i].labels() != node.metadata.labels.as_ref().unwrap_or(&BTreeMap::new());
+            if relabel {
+                self.index_node(i, -1);
+            }
             self.forget_images(i);
-            self.nodes[i].set_node(node)?;
+            let result = self.nodes[i].set_node(node);
             self.count_images(i);
-            return Ok(());
+            if relabel {
+                self.index_node(i, 1);
+            }
+            return result;
         }
         let mut info = NodeInfo::new(node)?;
         for pod in self.pending.remove(&name).into_iter().flatten() {
@@ -62,7 +89,19 @@ impl Snapshot {
         self.index.insert(name, self.nodes.len());
         self.nodes.push(info);
         self.count_images(self.nodes.len() - 1);
+        self.index_node(self.nodes.len() - 1, 1);
         Ok(())
+    }
+
+    /// Counts (`sign` 1) or uncounts (-1) a node's labels and pods in the
+    /// topology index.
+    fn index_node(&mut self, i: usize, sign: i64) {
+        let node = &self.nodes[i];
+        self.topology.apply_node(node.labels(), sign);
+        for pod in node.pods() {
+            let ns = self.namespace_labels.get(pod.namespace());
+            self.topology.apply_pod(pod, node.labels(), ns, sign);
+        }
     }
 
     /// Removes a node; its pods stay accounted and reattach if it returns.
@@ -71,6 +110,7 @@ impl Snapshot {
             return false;
         };
         self.forget_images(i);
+        self.index_node(i, -1);
         let removed = self.nodes.swap_remove(i);
         if let Some(moved) = self.nodes.get(i) {
             self.index.insert(moved.name().to_owned(), i);
@@ -89,7 +129,11 @@ impl Snapshot {
         self.pod_nodes
             .insert(pod.key().to_owned(), node_name.to_owned());
         match self.index.get(node_name) {
-            Some(&i) => self.nodes[i].add_pod(pod),
+            Some(&i) => {
+                let ns = self.namespace_labels.get(pod.namespace());
+                self.topology.apply_pod(&pod, self.nodes[i].labels(), ns, 1);
+                self.nodes[i].add_pod(pod);
+            }
             None => self
                 .pending
                 .entry(node_name.to_owned())
@@ -103,7 +147,11 @@ impl Snapshot {
         let node_name = self.pod_nodes.remove(key)?;
         match self.index.get(&node_name) {
             Some(&i) => {
-                self.nodes[i].remove_pod(key);
+                if let Some(pod) = self.nodes[i].remove_pod(key) {
+                    let ns = self.namespace_labels.get(pod.namespace());
+                    self.topology
+                        .apply_pod(&pod, self.nodes[i].labels(), ns, -1);
+                }
             }
             None => {
                 if let Some(pods) = self.pending.get_mut(&node_name) {
@@ -121,7 +169,42 @@ impl Snapshot {
 
     /// Sets the labels of a namespace (for `namespaceSelector` in affinity terms).
     pub fn set_namespace_labels(&mut self, namespace: &str, labels: BTreeMap<String, String>) {
+        if self.namespace_labels.get(namespace) != Some(&labels) {
+            self.topology.forget_namespace_queries();
+        }
         self.namespace_labels.insert(namespace.to_owned(), labels);
+    }
+
+    /// Distinct (anti-)affinity terms of accounted pods, with the pods (or
+    /// summed weights, for preferred terms) holding each per domain.
+    pub fn existing_terms(
+        &self,
+        kind: TermKind,
+    ) -> impl Iterator<Item = (&crate::pod_info::AffinityTerm, &DomainCounts)> {
+        self.topology.terms(kind)
+    }
+
+    /// Calls `f` with the accounted pods matching `query` per value of the
+    /// node label `topology_key` (kept incrementally after the first call).
+    pub fn with_domain_counts<R>(
+        &self,
+        query: &PodQuery,
+        topology_key: &str,
+        f: impl FnOnce(&DomainCounts) -> R,
+    ) -> R {
+        let scan = (self.nodes.as_slice(), &self.namespace_labels);
+        self.topology.with_counts(query, topology_key, scan, f)
+    }
+
+    /// Values of the node label `key`, with how many nodes have each.
+    pub fn label_values(&self, key: &str) -> Option<&HashMap<String, i64>> {
+        self.topology.label_values(key)
+    }
+
+    /// Number of nodes having the label `key`.
+    pub fn nodes_with_label(&self, key: &str) -> usize {
+        self.label_values(key)
+            .map_or(0, |values| values.values().sum::<i64>() as usize)
     }
 
     /// The labels of a namespace, when known.
@@ -137,6 +220,16 @@ impl Snapshot {
     /// Workload selectors used for default topology spreading.
     pub fn workload_selectors(&self) -> &[WorkloadSelector] {
         &self.workload_selectors
+    }
+
+    /// Replaces the PodDisruptionBudgets preemption honours.
+    pub fn set_disruption_budgets(&mut self, budgets: Vec<DisruptionBudget>) {
+        self.disruption_budgets = budgets;
+    }
+
+    /// PodDisruptionBudgets preemption honours.
+    pub fn disruption_budgets(&self) -> &[DisruptionBudget] {
+        &self.disruption_budgets
     }
 
     /// All nodes, in a stable order between updates.

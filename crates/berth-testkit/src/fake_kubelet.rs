@@ -37,7 +37,10 @@ pub const OUTCOME_ANNOTATION: &str = "fake-kubelet.berth.dev/outcome";
 /// Chooses a pod's outcome in code (e.g. by name or completion index);
 /// `None` falls back to [`OUTCOME_ANNOTATION`].
 #[derive(Clone)]
-pub struct OutcomeHook(pub Arc<dyn Fn(&Pod) -> Option<String> + Send + Sync>);
+pub struct OutcomeHook(pub Arc<OutcomeFn>);
+
+/// The function of an [`OutcomeHook`].
+pub type OutcomeFn = dyn Fn(&Pod) -> Option<String> + Send + Sync;
 
 impl std::fmt::Debug for OutcomeHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

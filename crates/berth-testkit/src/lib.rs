@@ -3,17 +3,20 @@
 //! It is: [`TestServer`] (the real `berth server` binary on a free port in a
 //! temporary data dir, killed when dropped), [`eventually`] (poll with a
 //! deadline instead of sleeping), [`Kubectl`] (the real kubectl pointed at a
-//! test server) and a kube-rs client factory.
+//! test server), a kube-rs client factory, and [`TestLan`]/[`TestHost`]
+//! (machines as network namespaces on one bridge, for multi-node tests).
 //!
 //! It is not: used by any non-test code.
 
 mod fake_kubelet;
 mod kubectl;
 mod server;
+pub mod testhost;
 
 pub use fake_kubelet::{FakeKubelet, FakeKubeletConfig, OUTCOME_ANNOTATION, OutcomeHook};
 pub use kubectl::{Kubectl, KubectlOutput};
 pub use server::TestServer;
+pub use testhost::{TestHost, TestLan};
 
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -3,8 +3,11 @@
 mod api;
 mod child;
 mod controllers;
+mod daemonsets;
+mod jobs;
 mod patch;
 mod scheduler;
+mod up;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -18,8 +21,15 @@ pub enum BenchCommand {
     Patch(patch::PatchBenchArgs),
     /// Scheduler: nodes and pods through the API, pods bound per second.
     Scheduler(scheduler::SchedulerBenchArgs),
+    /// `berth up`: cold start to node Ready and first pod Running, idle
+    /// RSS and CPU, a 100-pod Deployment (in a throwaway network namespace).
+    Up(up::UpBenchArgs),
     /// Controller manager: scaling and rolling Deployments on fake nodes.
     Controllers(controllers::ControllersBenchArgs),
+    /// DaemonSet controller: a rollout and a rolling update over fake nodes.
+    Daemonsets(daemonsets::DaemonSetsBenchArgs),
+    /// Job controller: completions/s of a 10,000-completion Job on fake nodes.
+    Jobs(jobs::JobsBenchArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<()> {
@@ -28,6 +38,9 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Patch(args) => patch::run(args).await,
         BenchCommand::Scheduler(args) => scheduler::run(args).await,
         BenchCommand::Controllers(args) => controllers::run(args).await,
+        BenchCommand::Up(args) => up::run_bench(args).await,
+        BenchCommand::Jobs(args) => jobs::run(args).await,
+        BenchCommand::Daemonsets(args) => daemonsets::run(args).await,
     }
 }
 

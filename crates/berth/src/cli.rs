@@ -10,12 +10,15 @@ use clap::{Args, Parser, Subcommand};
 
 mod agent;
 mod controllers;
+mod dns;
 mod down;
 mod image;
+mod proxy;
 mod reset_steps;
 mod scheduler;
 mod status;
 mod up;
+mod why;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -41,6 +44,11 @@ pub enum Command {
     ControllerManager(controllers::ControllerManagerArgs),
     /// Run the node agent: pods on containerd through CRI.
     Agent(agent::AgentArgs),
+    /// Run the service proxy alone: Services → nftables on this node
+    /// (`berth agent` runs it too).
+    Proxy(proxy::ProxyArgs),
+    /// Run the cluster DNS server alone (`berth up` runs it too).
+    Dns(dns::DnsArgs),
     /// Show the cluster's components, versions, store size and uptime.
     Status(status::StatusArgs),
     /// Stop and remove every pod on this node (after `berth up` stopped).
@@ -51,6 +59,10 @@ pub enum Command {
     /// Manage images in the node's containerd (e.g. import an archive).
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Explain the cluster: `why pod NAME` (scheduling), `why service NAME`
+    /// (endpoints, rules, DNS).
+    #[command(subcommand)]
+    Why(why::WhyCommand),
     /// Run a benchmark and print its figures.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -70,6 +82,20 @@ pub struct UpArgs {
     /// Run only the control plane (no node agent on this machine).
     #[arg(long)]
     pub disable_agent: bool,
+    /// Do not run the cluster DNS server (kube-dns at 10.43.0.10).
+    #[arg(long)]
+    pub disable_dns: bool,
+    /// An extra flag for the controller manager (repeatable), e.g.
+    /// `--controller-manager-arg=--node-monitor-grace-period=20s`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub controller_manager_arg: Vec<String>,
+    /// An extra flag for the scheduler (repeatable).
+    #[arg(long, allow_hyphen_values = true)]
+    pub scheduler_arg: Vec<String>,
+    /// An extra flag for the node agent (repeatable), e.g.
+    /// `--agent-arg=--pod-network=host`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub agent_arg: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -178,11 +204,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Scheduler(args) => scheduler::run(args, wait_for_signal()).await,
         Command::ControllerManager(args) => controllers::run(args, wait_for_signal()).await,
         Command::Agent(args) => agent::run(args, wait_for_signal()).await,
+        Command::Proxy(args) => proxy::run(args, wait_for_signal()).await,
+        Command::Dns(args) => dns::run(args, wait_for_signal()).await,
         Command::Status(args) => status::run(args).await,
         Command::Down(args) => down::down(args).await,
         Command::Reset(args) => down::reset(args).await,
         Command::Image(cmd) => image::run(cmd).await,
         Command::Bench(b) => crate::bench::run(b).await,
+        Command::Why(cmd) => why::run(cmd).await,
     }
 }
 

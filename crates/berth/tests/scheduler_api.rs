@@ -1,6 +1,7 @@
 //! The scheduler against a real `berth server` with Node objects only (no
 //! node agent): priority, re-activation on cluster events, taints, zone
-//! spreading, explanations of failures, leader election.
+//! spreading, explanations of failures, leader election, preemption, and
+//! `berth why pod`.
 
 mod scheduler_support;
 
@@ -27,7 +28,11 @@ async fn higher_priority_pod_should_be_bound_first_when_capacity_is_scarce() {
     assert_eq!(cluster.bound_node("high").await, "only");
     let (reason, message) = cluster.unschedulable_condition("low").await;
     assert_eq!(reason, "Unschedulable");
-    assert_eq!(message, "0/1 nodes are available: 1 Insufficient cpu.");
+    assert_eq!(
+        message,
+        "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: \
+         1 No preemption victims found for incoming pod."
+    );
 }
 
 #[tokio::test]
@@ -73,7 +78,8 @@ async fn taints_should_repel_pods_that_do_not_tolerate_them() {
     assert_eq!(
         message,
         "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, \
-         1 node(s) had untolerated taint {dedicated: gpu}."
+         1 node(s) had untolerated taint {dedicated: gpu}. \
+         preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
     );
 }
 
@@ -125,7 +131,8 @@ async fn failed_scheduling_should_be_explained_by_an_event_and_the_pod_condition
     cluster
         .create_pod(pod("fits", "500m", json!({}), json!({})))
         .await;
-    let expected = "0/2 nodes are available: 2 Insufficient cpu.";
+    let expected = "0/2 nodes are available: 2 Insufficient cpu. \
+        preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.";
     let (reason, message) = cluster.unschedulable_condition("huge").await;
     assert_eq!(
         (reason.as_str(), message.as_str()),
@@ -164,4 +171,123 @@ async fn leader_elected_scheduler_should_hold_the_lease_and_schedule() {
     })
     .await;
     assert_eq!(holder, "elected");
+}
+
+#[tokio::test]
+async fn high_priority_pod_should_preempt_the_fewest_least_important_pods() {
+    let mut cluster = Cluster::start().await;
+    for (name, value) in [("high", 1000), ("mid", 100), ("low", 10)] {
+        cluster.create_priority_class(name, value).await;
+    }
+    // Same load on both nodes; only n2's low pod is protected by a budget.
+    for n in ["n1", "n2"] {
+        cluster.create_node(node(n).cpu("2")).await;
+        let on = |class: &str| json!({"priorityClassName": class, "nodeName": n});
+        let app = json!({"app": format!("{n}-low")});
+        let low = cluster.create_pod(pod(&format!("{n}-low"), "1", app, on("low")));
+        low.await;
+        for i in 0..2 {
+            let mid = pod(&format!("{n}-mid-{i}"), "500m", json!({}), on("mid"));
+            cluster.create_pod(mid).await;
+        }
+    }
+    cluster
+        .create_disruption_budget("protect-n2", "n2-low")
+        .await;
+    cluster.start_scheduler(SchedulerOptions::new("test-scheduler"));
+    let high = json!({"priorityClassName": "high"});
+    cluster.create_pod(pod("high", "1", json!({}), high)).await;
+    assert_eq!(cluster.nominated_node("high").await, "n1");
+    cluster.finish_termination("n1-low").await;
+    assert_eq!(cluster.bound_node("high").await, "n1");
+    for survivor in ["n1-mid-0", "n1-mid-1", "n2-low", "n2-mid-0", "n2-mid-1"] {
+        let p = cluster.pods().get(survivor).await.expect(survivor);
+        assert!(
+            p.metadata.deletion_timestamp.is_none(),
+            "{survivor} evicted"
+        );
+    }
+    let preempted = cluster.events_for("n1-low", "Preempted").await;
+    let message = preempted[0].message.as_deref().unwrap_or_default();
+    assert!(message.ends_with("on node n1"), "{message}");
+}
+
+#[tokio::test]
+async fn why_pod_should_name_the_rejecting_plugin_and_the_best_nodes() {
+    let cluster = Cluster::with_scheduler().await;
+    cluster.create_node(node("small").cpu("1")).await;
+    cluster
+        .create_node(
+            node("tainted")
+                .cpu("8")
+                .taint("dedicated", "gpu", "NoSchedule"),
+        )
+        .await;
+    cluster.create_node(node("roomy").cpu("8")).await;
+    cluster.create_node(node("roomiest").cpu("16")).await;
+    cluster
+        .create_pod(pod("web", "2", json!({}), json!({})))
+        .await;
+    cluster.bound_node("web").await;
+    let text = cluster.why_pod("web");
+    assert!(
+        text.contains("small: rejected by NodeResourcesFit: Insufficient cpu [pods: requested 1, free 110 of 110 allocatable; cpu: requested 2000m, free 1000m of 1000m allocatable"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "tainted: rejected by TaintToleration: node(s) had untolerated taint {dedicated: gpu}"
+        ),
+        "{text}"
+    );
+    let best = text.split("Best nodes:").nth(1).unwrap_or_default();
+    let order: Vec<&str> = best
+        .lines()
+        .filter_map(|l| l.trim().split(':').next())
+        .filter(|n| !n.is_empty())
+        .collect();
+    assert_eq!(order, vec!["roomiest", "roomy"], "{text}");
+}
+
+/// Leader election with short timings, so a crash is noticed in seconds.
+fn elected(identity: &str) -> SchedulerOptions {
+    let mut options = SchedulerOptions::new(identity).with_leader_election();
+    if let Some(lease) = options.leader_election.as_mut() {
+        lease.lease_duration = std::time::Duration::from_secs(3);
+        lease.renew_deadline = std::time::Duration::from_secs(2);
+        lease.retry_period = std::time::Duration::from_millis(500);
+    }
+    options
+}
+
+#[tokio::test]
+async fn a_second_scheduler_should_take_over_when_the_leader_dies() {
+    let cluster = Cluster::start().await;
+    cluster.create_node(node("n1")).await;
+    let leases: Api<Lease> = Api::namespaced(cluster.client.clone(), "kube-system");
+    let holder = || async {
+        leases
+            .get("kube-scheduler")
+            .await
+            .ok()?
+            .spec?
+            .holder_identity
+    };
+    let first = cluster.spawn_scheduler(elected("first"));
+    assert_eq!(eventually("a leader", WAIT, holder).await, "first");
+    let second = cluster.spawn_scheduler(elected("second"));
+    cluster
+        .create_pod(pod("before", "100m", json!({}), json!({})))
+        .await;
+    assert_eq!(cluster.bound_node("before").await, "n1");
+    first.abort();
+    let taken = eventually("the second scheduler leads", WAIT, || async {
+        holder().await.filter(|h| h == "second")
+    });
+    taken.await;
+    cluster
+        .create_pod(pod("after", "100m", json!({}), json!({})))
+        .await;
+    assert_eq!(cluster.bound_node("after").await, "n1");
+    second.abort();
 }

@@ -1,17 +1,21 @@
 //! `berth up` runs the whole single-node cluster in one process: a
 //! Deployment of real containers becomes available, a deleted pod is
 //! replaced, and SIGTERM stops the cluster cleanly.
+//!
+//! It runs in a test host's network namespace (its pod bridge, routes and
+//! nftables rules stay there); `berth reset` removes what it left.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use berth_testkit::{Kubectl, eventually};
+use berth_testkit::{Kubectl, TestLan, eventually};
 
 const BERTH: &str = env!("CARGO_BIN_EXE_berth");
 
-/// Kills `berth up` if the test fails before stopping it.
-struct Up(Option<Child>);
+/// Kills `berth up` if the test fails before stopping it, then resets its
+/// data dir (pods, containerd, mounts).
+struct Up(Option<Child>, String, String);
 
 impl Drop for Up {
     fn drop(&mut self) {
@@ -19,6 +23,11 @@ impl Drop for Up {
             let _ = c.kill();
             let _ = c.wait();
         }
+        let _ = Command::new("nsenter")
+            .arg(format!("--net=/var/run/netns/{}", self.2))
+            .args([BERTH, "reset", "--data-dir", &self.1])
+            .stdout(Stdio::null())
+            .status();
     }
 }
 
@@ -72,7 +81,12 @@ async fn berth_up_runs_a_deployment_of_real_containers_and_heals_it() {
         .tempdir()
         .expect("tempdir");
     let data = dir.path().to_str().expect("utf8").to_string();
-    let child = Command::new(BERTH)
+    let lan = TestLan::create_on([192, 168, 79]).expect("LAN");
+    let host = lan.add_host(1).expect("host");
+    // nsenter execs berth itself, so the child is `berth up` (for SIGTERM).
+    let child = Command::new("nsenter")
+        .arg(format!("--net=/var/run/netns/{}", host.netns))
+        .arg(BERTH)
         .args([
             "up",
             "--data-dir",
@@ -86,13 +100,13 @@ async fn berth_up_runs_a_deployment_of_real_containers_and_heals_it() {
         .stdout(Stdio::null())
         .spawn()
         .expect("berth up starts");
-    let mut up = Up(Some(child));
+    let mut up = Up(Some(child), data.clone(), host.netns.clone());
     let kubeconfig = dir.path().join("server/admin.kubeconfig");
     eventually("the kubeconfig", Duration::from_secs(30), || async {
         kubeconfig.exists().then_some(())
     })
     .await;
-    let k = Kubectl::new(&kubeconfig);
+    let k = Kubectl::in_netns(&kubeconfig, &host.netns);
     eventually("the node Ready", Duration::from_secs(60), || async {
         let out = k.run(&[
             "get",

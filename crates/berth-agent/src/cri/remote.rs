@@ -12,6 +12,9 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 use super::{CriError, ImageService, RuntimeService, api};
 
+mod stats;
+mod streaming;
+
 /// A connection to a CRI runtime (containerd) on a Unix socket.
 #[derive(Clone)]
 pub struct RemoteRuntime {
@@ -72,6 +75,16 @@ impl RuntimeService for RemoteRuntime {
         };
         let resp = self.runtime.clone().version(req).await;
         Ok(resp.map_err(err("Version", ""))?.into_inner())
+    }
+
+    async fn network_ready(&self) -> Result<bool, CriError> {
+        let req = api::StatusRequest { verbose: false };
+        let resp = self.runtime.clone().status(req).await;
+        let status = resp.map_err(err("Status", ""))?.into_inner().status;
+        let conditions = status.map(|s| s.conditions).unwrap_or_default();
+        Ok(conditions
+            .iter()
+            .any(|c| c.r#type == "NetworkReady" && c.status))
     }
 
     async fn run_pod_sandbox(&self, config: &api::PodSandboxConfig) -> Result<String, CriError> {

@@ -13,7 +13,7 @@ use crate::cri::api;
 use crate::probe::{self, ProbeResult, ProbeTarget, Prober};
 
 /// How soon a failed sandbox creation or config error is retried.
-const RETRY: Duration = Duration::from_secs(10);
+pub(super) const RETRY: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Which {
@@ -64,55 +64,9 @@ impl PodWorker {
         self.sync_app_containers().await;
     }
 
-    /// True once a sandbox exists (adopted or created).
-    async fn ensure_sandbox(&mut self) -> bool {
-        if self.sandbox.is_some() {
-            return true;
-        }
-        if !self.adopted {
-            self.adopted = true;
-            self.adopt().await;
-            if self.sandbox.is_some() {
-                return true;
-            }
-        }
-        let config = spec::sandbox_config(&self.pod, &self.ctx.node_name, &self.ctx.pod_log_dir);
-        if let Err(e) = std::fs::create_dir_all(&config.log_directory) {
-            tracing::warn!(dir = config.log_directory, error = %e, "creating the pod log directory");
-        }
-        match self.ctx.runtime.run_pod_sandbox(&config).await {
-            Ok(id) => {
-                let ip = self.sandbox_ip(&id).await;
-                tracing::info!(pod = ?self.pod.metadata.name, sandbox = id, "pod sandbox started");
-                self.sandbox = Some(Sandbox { id, config, ip });
-                true
-            }
-            Err(e) => {
-                tracing::warn!(pod = ?self.pod.metadata.name, error = %e, "FailedCreatePodSandBox");
-                let now = self.ctx.clock.now();
-                self.requeue_at(now + RETRY);
-                false
-            }
-        }
-    }
-
-    async fn sandbox_ip(&self, id: &str) -> String {
-        let status = self.ctx.runtime.pod_sandbox_status(id).await;
-        let ip = status
-            .ok()
-            .and_then(|s| s.network)
-            .map(|n| n.ip)
-            .unwrap_or_default();
-        if ip.is_empty() {
-            self.ctx.host_ip.clone()
-        } else {
-            ip
-        }
-    }
-
     /// Takes over what a previous agent left running for this pod: the
     /// newest ready sandbox and, per container name, the two newest attempts.
-    async fn adopt(&mut self) {
+    pub(super) async fn adopt(&mut self) {
         let uid = self.uid();
         let node = self.ctx.node_name.clone();
         let mine = |labels: &std::collections::HashMap<String, String>| {
@@ -129,7 +83,7 @@ impl PodWorker {
         else {
             return;
         };
-        let config = spec::sandbox_config(&self.pod, &self.ctx.node_name, &self.ctx.pod_log_dir);
+        let config = self.sandbox_config();
         let ip = self.sandbox_ip(&sb.id).await;
         self.sandbox = Some(Sandbox {
             id: sb.id.clone(),
@@ -372,6 +326,7 @@ impl PodWorker {
             attempt,
             image_ref: &image_ref,
             env,
+            node_network: self.node_network(),
         };
         let config = spec::container_config(&c, &inputs);
         match self.create_and_start(&config).await {

@@ -1,6 +1,9 @@
 //! Pod spec → CRI configs: the PodSandboxConfig and each ContainerConfig
 //! (command, args, env, working dir, resources, security context, labels
-//! and log path in upstream's layout).
+//! and log path in upstream's layout). The network part (namespaces,
+//! hostname, hostPorts, DNS) is in `network`.
+
+mod network;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,6 +12,8 @@ use berth_api::quantity::parse_quantity;
 use k8s_openapi::api::core::v1::{Container, Pod, ResourceRequirements};
 
 use crate::cri::api;
+use crate::network::PodNetwork;
+pub use network::{namespace_options, uses_node_network};
 
 pub const LABEL_POD_NAME: &str = "io.kubernetes.pod.name";
 pub const LABEL_POD_NAMESPACE: &str = "io.kubernetes.pod.namespace";
@@ -47,19 +52,14 @@ fn pod_labels(pod: &Pod, node: &str) -> HashMap<String, String> {
     labels
 }
 
-/// Namespaces: the network is the node's for now (pod networking through
-/// CNI comes with its own issue); pid per container, ipc per pod.
-fn namespace_options() -> api::NamespaceOption {
-    api::NamespaceOption {
-        network: api::NamespaceMode::Node as i32,
-        pid: api::NamespaceMode::Container as i32,
-        ipc: api::NamespaceMode::Pod as i32,
-        ..Default::default()
-    }
-}
-
-pub fn sandbox_config(pod: &Pod, node: &str, log_root: &Path) -> api::PodSandboxConfig {
+pub fn sandbox_config(
+    pod: &Pod,
+    node: &str,
+    log_root: &Path,
+    pod_network: &PodNetwork,
+) -> api::PodSandboxConfig {
     let m = &pod.metadata;
+    let net = network::sandbox_network(pod, pod_network);
     let spec = pod.spec.clone().unwrap_or_default();
     let privileged = spec
         .containers
@@ -78,9 +78,9 @@ pub fn sandbox_config(pod: &Pod, node: &str, log_root: &Path) -> api::PodSandbox
             namespace: m.namespace.clone().unwrap_or_default(),
             attempt: 0,
         }),
-        // The node's UTS namespace is shared along with its network, so the
-        // hostname is the node's and cannot be set.
-        hostname: String::new(),
+        hostname: net.hostname,
+        dns_config: Some(net.dns),
+        port_mappings: net.port_mappings,
         log_directory: pod_log_directory(log_root, pod),
         labels: pod_labels(pod, node),
         annotations: m
@@ -91,7 +91,7 @@ pub fn sandbox_config(pod: &Pod, node: &str, log_root: &Path) -> api::PodSandbox
             .collect(),
         linux: Some(api::LinuxPodSandboxConfig {
             security_context: Some(api::LinuxSandboxSecurityContext {
-                namespace_options: Some(namespace_options()),
+                namespace_options: Some(namespace_options(net.node_network)),
                 privileged,
                 ..Default::default()
             }),
@@ -108,6 +108,8 @@ pub struct ContainerInputs<'a> {
     pub attempt: u32,
     pub image_ref: &'a str,
     pub env: Vec<(String, String)>,
+    /// The pod shares the node's network namespace.
+    pub node_network: bool,
 }
 
 pub fn container_config(c: &Container, input: &ContainerInputs<'_>) -> api::ContainerConfig {
@@ -145,12 +147,13 @@ pub fn container_config(c: &Container, input: &ContainerInputs<'_>) -> api::Cont
         stdin: c.stdin.unwrap_or(false),
         stdin_once: c.stdin_once.unwrap_or(false),
         tty: c.tty.unwrap_or(false),
-        linux: Some(linux_config(c, input.pod)),
+        linux: Some(linux_config(c, input)),
         ..Default::default()
     }
 }
 
-fn linux_config(c: &Container, pod: &Pod) -> api::LinuxContainerConfig {
+fn linux_config(c: &Container, input: &ContainerInputs<'_>) -> api::LinuxContainerConfig {
+    let pod = input.pod;
     let sc = c.security_context.clone().unwrap_or_default();
     let pod_sc = pod
         .spec
@@ -168,7 +171,7 @@ fn linux_config(c: &Container, pod: &Pod) -> api::LinuxContainerConfig {
                 ..Default::default()
             }),
             privileged: sc.privileged.unwrap_or(false),
-            namespace_options: Some(namespace_options()),
+            namespace_options: Some(namespace_options(input.node_network)),
             run_as_user: int64(sc.run_as_user.or(pod_sc.run_as_user)),
             run_as_group: int64(sc.run_as_group.or(pod_sc.run_as_group)),
             readonly_rootfs: sc.read_only_root_filesystem.unwrap_or(false),

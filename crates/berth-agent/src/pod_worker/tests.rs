@@ -11,13 +11,13 @@ use crate::clock::FakeClock;
 use crate::cri::{FakeCall, FakeRuntime};
 use crate::pod_api::FakePodApi;
 
-struct Harness {
-    rt: FakeRuntime,
+pub(super) struct Harness {
+    pub(super) rt: FakeRuntime,
     api: FakePodApi,
-    worker: PodWorker,
+    pub(super) worker: PodWorker,
 }
 
-fn pod(restart: &str, init: &[&str], app: &[&str]) -> Pod {
+pub(super) fn pod(restart: &str, init: &[&str], app: &[&str]) -> Pod {
     let c = |n: &&str| serde_json::json!({"name": n, "image": "busybox:1.36"});
     serde_json::from_value(serde_json::json!({
         "metadata": {"name": "p", "namespace": "ns", "uid": "uid-1"},
@@ -30,6 +30,10 @@ fn pod(restart: &str, init: &[&str], app: &[&str]) -> Pod {
 }
 
 fn harness(pod: Pod) -> Harness {
+    harness_on(pod, crate::network::PodNetwork::host(Default::default()))
+}
+
+pub(super) fn harness_on(pod: Pod, network: crate::network::PodNetwork) -> Harness {
     let rt = FakeRuntime::new();
     rt.add_image("busybox:1.36");
     let api = FakePodApi::default();
@@ -46,6 +50,7 @@ fn harness(pod: Pod) -> Harness {
             cpu_cores: 2.0,
             memory_bytes: 1e9,
         },
+        network: Arc::new(network),
     });
     let worker = PodWorker::new(ctx, pod, Arc::new(Notify::new()));
     Harness { rt, api, worker }
@@ -53,7 +58,7 @@ fn harness(pod: Pod) -> Harness {
 
 impl Harness {
     /// Steps until idle or a deadline in the future; returns that deadline.
-    async fn settle(&mut self) -> Next {
+    pub(super) async fn settle(&mut self) -> Next {
         for _ in 0..20 {
             match self.worker.step().await {
                 Next::At(at) if at <= tokio::time::Instant::now() => continue,
@@ -330,6 +335,7 @@ fn clone_ctx(c: &WorkerContext) -> WorkerContext {
         host_ip: c.host_ip.clone(),
         pod_log_dir: c.pod_log_dir.clone(),
         node: c.node,
+        network: c.network.clone(),
     }
 }
 

@@ -45,6 +45,8 @@ pub(super) static DAEMON_SET: KindStrategy = KindStrategy {
     status: true,
     generation: Generation::Spec,
     default: default_daemon_set,
+    prepare_create: prepare_daemon_set_create,
+    prepare_update: prepare_daemon_set_update,
     validate: validate_daemon_set,
     validate_update: selector_unchanged,
     ..KindStrategy::typed::<apps::DaemonSet>("DaemonSet", Namespaced)
@@ -150,6 +152,46 @@ fn default_daemon_set(obj: &mut Value) {
     }
     default_at(obj, &["spec", "revisionHistoryLimit"], json!(10));
     default_spec_template(obj);
+}
+
+/// Where apps/v1 carries a DaemonSet's template generation (upstream's
+/// internal `spec.templateGeneration`).
+const TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+
+fn template_generation(obj: &Value) -> i64 {
+    obj.pointer("/metadata/annotations")
+        .and_then(|a| a.get(TEMPLATE_GENERATION))
+        .and_then(Value::as_str)
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(0)
+}
+
+fn set_template_generation(obj: &mut Value, generation: i64) {
+    let annotations = object_at(obj, &["metadata", "annotations"]);
+    annotations.insert(TEMPLATE_GENERATION.into(), json!(generation.to_string()));
+}
+
+/// A new DaemonSet's template generation is at least 1.
+fn prepare_daemon_set_create(obj: &mut Value) {
+    let generation = template_generation(obj).max(1);
+    set_template_generation(obj, generation);
+}
+
+/// The template generation is the server's: kept, and raised by one when
+/// the pod template changes.
+fn prepare_daemon_set_update(new: &mut Value, old: &Value) {
+    let mut generation = template_generation(old);
+    if new.pointer("/spec/template") != old.pointer("/spec/template") {
+        generation += 1;
+    }
+    if generation > 0 {
+        set_template_generation(new, generation);
+    } else if let Some(a) = new
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        a.remove(TEMPLATE_GENERATION);
+    }
 }
 
 fn spec(obj: &Value) -> &Value {
@@ -265,7 +307,9 @@ fn validate_stateful_set(obj: &Value) -> ErrorList {
         spec,
         &["replicas", "minReadySeconds", "revisionHistoryLimit"],
     );
-    errs.extend(validate_selector_and_template(spec, "statefulset"));
+    let with_claims = stateful_set::with_claim_volumes(spec);
+    errs.extend(validate_selector_and_template(&with_claims, "statefulset"));
+    errs.extend(stateful_set::validate(spec));
     let policy = str_at(spec, &["podManagementPolicy"]);
     if !policy.is_empty() && !["OrderedReady", "Parallel"].contains(&policy) {
         errs.push(FieldError::not_supported(
@@ -372,5 +416,6 @@ fn validate_controller_revision_update(new: &Value, old: &Value) -> ErrorList {
     )]
 }
 
+mod stateful_set;
 #[cfg(test)]
 mod tests;

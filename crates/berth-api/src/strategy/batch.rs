@@ -1,5 +1,7 @@
 //! batch/v1: Jobs and CronJobs.
 
+pub mod cron;
+
 use k8s_openapi::api::batch::v1 as batch;
 use serde_json::{Value, json};
 
@@ -68,6 +70,24 @@ fn default_job(obj: &mut Value) {
     copy_template_labels_if_unlabelled(obj);
     if let Some(template) = obj.pointer_mut("/spec/template") {
         default_pod_template(template);
+    }
+    default_pod_failure_policy(obj);
+}
+
+/// `onPodConditions[].status` defaults to True, as upstream's.
+fn default_pod_failure_policy(obj: &mut Value) {
+    let Some(rules) = obj
+        .pointer_mut("/spec/podFailurePolicy/rules")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    let patterns = rules
+        .iter_mut()
+        .filter_map(|r| r.get_mut("onPodConditions").and_then(Value::as_array_mut))
+        .flatten();
+    for pattern in patterns.filter_map(Value::as_object_mut) {
+        crate::wire::default_key(pattern, "status", json!("True"));
     }
 }
 
@@ -159,12 +179,138 @@ fn validate_job(obj: &Value) -> ErrorList {
         "spec.template",
         JOB_RESTART_POLICIES,
     ));
+    errs.extend(validate_job_failure_handling(spec));
+    errs
+}
+
+const FAILURE_POLICY_ACTIONS: &[&str] = &["FailJob", "FailIndex", "Ignore", "Count"];
+
+/// `backoffLimitPerIndex`, `maxFailedIndexes` and `podFailurePolicy`, as
+/// upstream's validateJobSpec checks them.
+fn validate_job_failure_handling(spec: &Value) -> ErrorList {
+    let mut errs: ErrorList = ["backoffLimitPerIndex", "maxFailedIndexes"]
+        .iter()
+        .flat_map(|f| non_negative(spec, f))
+        .collect();
+    let per_index = spec
+        .get("backoffLimitPerIndex")
+        .is_some_and(|v| !v.is_null());
+    if per_index && str_at(spec, &["completionMode"]) != "Indexed" {
+        errs.push(FieldError::invalid(
+            "spec.backoffLimitPerIndex",
+            spec["backoffLimitPerIndex"].clone(),
+            "requires indexed completion mode",
+        ));
+    }
+    if let Some(max) = spec.get("maxFailedIndexes").filter(|v| !v.is_null()) {
+        if !per_index {
+            errs.push(FieldError::required(
+                "spec.backoffLimitPerIndex",
+                "when maxFailedIndexes is specified",
+            ));
+        }
+        let completions = spec.get("completions").and_then(Value::as_i64);
+        if max.as_i64().zip(completions).is_some_and(|(m, c)| m > c) {
+            errs.push(FieldError::invalid(
+                "spec.maxFailedIndexes",
+                max.clone(),
+                "must be less than or equal to completions",
+            ));
+        }
+    }
+    let Some(rules) = spec
+        .pointer("/podFailurePolicy/rules")
+        .and_then(Value::as_array)
+    else {
+        return errs;
+    };
+    let restart = str_at(spec, &["template", "spec", "restartPolicy"]);
+    if !restart.is_empty() && restart != "Never" {
+        errs.push(FieldError::invalid(
+            "spec.template.spec.restartPolicy",
+            restart,
+            "only \"Never\" is supported when podFailurePolicy is specified",
+        ));
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        errs.extend(validate_failure_policy_rule(rule, i, per_index));
+    }
+    errs
+}
+
+fn validate_failure_policy_rule(rule: &Value, i: usize, per_index: bool) -> ErrorList {
+    let path = format!("spec.podFailurePolicy.rules[{i}]");
+    let mut errs = Vec::new();
+    let action = str_at(rule, &["action"]);
+    if !FAILURE_POLICY_ACTIONS.contains(&action) {
+        errs.push(FieldError::not_supported(
+            &format!("{path}.action"),
+            action,
+            FAILURE_POLICY_ACTIONS,
+        ));
+    } else if action == "FailIndex" && !per_index {
+        errs.push(FieldError::invalid(
+            &format!("{path}.action"),
+            action,
+            "requires the backoffLimitPerIndex to be set",
+        ));
+    }
+    let codes = rule.get("onExitCodes").filter(|v| !v.is_null());
+    let conditions = rule.get("onPodConditions").filter(|v| !v.is_null());
+    match (codes, conditions) {
+        (None, None) => errs.push(FieldError::invalid(
+            &path,
+            Value::String(String::new()),
+            "specifying one of OnExitCodes and OnPodConditions is required",
+        )),
+        (Some(_), Some(_)) => errs.push(FieldError::invalid(
+            &path,
+            Value::String(String::new()),
+            "specifying both OnExitCodes and OnPodConditions is not supported",
+        )),
+        (Some(codes), None) => errs.extend(validate_on_exit_codes(codes, &path)),
+        (None, Some(_)) => {}
+    }
+    errs
+}
+
+fn validate_on_exit_codes(codes: &Value, path: &str) -> ErrorList {
+    let mut errs = Vec::new();
+    let operator = str_at(codes, &["operator"]);
+    if !["In", "NotIn"].contains(&operator) {
+        errs.push(FieldError::not_supported(
+            &format!("{path}.onExitCodes.operator"),
+            operator,
+            &["In", "NotIn"],
+        ));
+    }
+    let values = codes.get("values").and_then(Value::as_array);
+    if values.is_none_or(Vec::is_empty) {
+        errs.push(FieldError::required(
+            &format!("{path}.onExitCodes.values"),
+            "at least one value is required",
+        ));
+    }
+    for (j, v) in values.into_iter().flatten().enumerate() {
+        if operator == "In" && v.as_i64() == Some(0) {
+            errs.push(FieldError::invalid(
+                &format!("{path}.onExitCodes.values[{j}]"),
+                0,
+                "must not be 0 for the In operator",
+            ));
+        }
+    }
     errs
 }
 
 fn validate_job_update(new: &Value, old: &Value) -> ErrorList {
     let mut errs = selector_unchanged(new, old);
-    for field in ["template", "completionMode"] {
+    for field in [
+        "template",
+        "completionMode",
+        "podFailurePolicy",
+        "backoffLimitPerIndex",
+    ] {
         errs.extend(field_unchanged(new, old, field));
     }
     if str_at(new, &["spec", "completionMode"]) != "Indexed" {
@@ -212,6 +358,11 @@ fn validate_cron_job(obj: &Value) -> ErrorList {
     } else if let Some(detail) = schedule_error(schedule) {
         errs.push(FieldError::invalid("spec.schedule", schedule, &detail));
     }
+    if let Some(tz) = spec.get("timeZone").and_then(Value::as_str)
+        && let Some(detail) = time_zone_error(tz)
+    {
+        errs.push(FieldError::invalid("spec.timeZone", tz, &detail));
+    }
     let policy = str_at(spec, &["concurrencyPolicy"]);
     if !policy.is_empty() && !CONCURRENCY_POLICIES.contains(&policy) {
         errs.push(FieldError::not_supported(
@@ -235,36 +386,61 @@ fn validate_cron_job(obj: &Value) -> ErrorList {
     errs
 }
 
-const DESCRIPTORS: &[&str] = &[
-    "@yearly",
-    "@annually",
-    "@monthly",
-    "@weekly",
-    "@daily",
-    "@midnight",
-    "@hourly",
-];
+/// Why `spec.timeZone` is not an IANA time zone name, as far as a check
+/// without the time zone database can tell (upstream also loads it; the
+/// CronJob controller reports names it cannot load with an UnknownTimeZone
+/// event).
+pub fn time_zone_error(tz: &str) -> Option<String> {
+    if tz.is_empty() {
+        return Some("timeZone must be nil or non-empty string".into());
+    }
+    let valid_part = |p: &str| {
+        (1..=14).contains(&p.len())
+            && p != "."
+            && p != ".."
+            && !p.starts_with('-')
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'))
+    };
+    if !tz.split('/').all(valid_part) {
+        return Some(format!("unknown time zone {tz}"));
+    }
+    if tz.eq_ignore_ascii_case("Local") {
+        return Some(
+            "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
+                .into(),
+        );
+    }
+    None
+}
 
-/// Why a standard five-field cron schedule (or `@daily`-style descriptor)
-/// does not parse.
+/// Why a schedule is not one upstream accepts: `TZ=`/`CRON_TZ=` prefixes
+/// (use `spec.timeZone`), or what its parser ([`cron::CronSchedule`]) says.
 pub fn schedule_error(schedule: &str) -> Option<String> {
     if schedule.contains("TZ") {
         return Some("cannot use TZ or CRON_TZ in schedule, use timeZone field instead".into());
     }
-    if DESCRIPTORS.contains(&schedule) || schedule.starts_with("@every ") {
-        return None;
+    cron::CronSchedule::parse(schedule)
+        .err()
+        .map(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod cron_job_tests {
+    use super::time_zone_error;
+
+    #[test]
+    fn time_zones_are_checked_as_upstream_does_without_the_database() {
+        assert_eq!(time_zone_error("Europe/Berlin"), None);
+        assert_eq!(time_zone_error("Etc/GMT+5"), None);
+        assert_eq!(
+            time_zone_error("").as_deref(),
+            Some("timeZone must be nil or non-empty string")
+        );
+        assert_eq!(
+            time_zone_error("../etc/passwd").as_deref(),
+            Some("unknown time zone ../etc/passwd")
+        );
+        assert!(time_zone_error("local").is_some_and(|e| e.contains("explicit time zone")));
     }
-    let fields: Vec<&str> = schedule.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Some(format!(
-            "expected exactly 5 fields, found {}: [{}]",
-            fields.len(),
-            fields.join(" ")
-        ));
-    }
-    let bad = fields.iter().find(|f| {
-        !f.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '?'))
-    });
-    bad.map(|f| format!("failed to parse field: {f}"))
 }

@@ -37,6 +37,7 @@ pub async fn on_create(ctx: &Ctx<'_>, obj: &mut Value, dry_run: bool) -> ApiResu
     match (info.group.as_str(), info.kind.as_str()) {
         ("", "Service") => Ok(allocate_service(&ctx.state.services, obj, None, dry_run)),
         ("", "Pod") => {
+            resolve_priority(ctx, obj).await?;
             default_pod(obj);
             Ok(Reservation::empty())
         }
@@ -241,6 +242,87 @@ fn allocate_node_ports(a: &ServiceAllocator, r: &mut Reservation, svc: &mut Valu
         }
     }
     r.errors.extend(errors);
+}
+
+/// Upstream's built-in classes, honoured even when no object exists.
+const SYSTEM_PRIORITY_CLASSES: [(&str, i64); 2] = [
+    ("system-cluster-critical", 2_000_000_000),
+    ("system-node-critical", 2_000_001_000),
+];
+
+/// Priority admission: `spec.priority` and `spec.preemptionPolicy` from the
+/// named PriorityClass, or the globalDefault one when none is named (0 when
+/// there is none). An unknown class, or a priority or policy that differs
+/// from the class's, is refused (403) as upstream does.
+async fn resolve_priority(ctx: &Ctx<'_>, pod: &mut Value) -> ApiResult<()> {
+    let name = object::get_str(pod, &["metadata", "name"]).unwrap_or("");
+    let forbidden = |message: String| ApiError::Forbidden {
+        target: ctx.target(name),
+        message,
+    };
+    let class_name = object::get_str(pod, &["spec", "priorityClassName"]).unwrap_or("");
+    let class = priority_class(ctx, class_name).await?;
+    if class.is_none() && !class_name.is_empty() {
+        let message = format!("no PriorityClass with name {class_name} was found");
+        return Err(forbidden(message));
+    }
+    let value = class.as_ref().and_then(|c| c.get("value"));
+    let value = value.and_then(Value::as_i64).unwrap_or(0);
+    let policy = class
+        .as_ref()
+        .and_then(|c| object::get_str(c, &["preemptionPolicy"]));
+    let policy = policy.unwrap_or("PreemptLowerPriority");
+    if let Some(given) = object::get(pod, &["spec", "priority"]).and_then(Value::as_i64)
+        && given != value
+    {
+        return Err(forbidden(format!(
+            "the integer value of priority ({given}) must not be provided in pod spec; priority admission controller computed {value} from the given PriorityClass name"
+        )));
+    }
+    if let Some(given) = object::get_str(pod, &["spec", "preemptionPolicy"])
+        && given != policy
+    {
+        return Err(forbidden(format!(
+            "the string value of PreemptionPolicy ({given}) must not be provided in pod spec; priority admission controller computed {policy} from the given PriorityClass name"
+        )));
+    }
+    let spec = json!({"priority": value, "preemptionPolicy": policy});
+    let class_name = class
+        .as_ref()
+        .and_then(|c| object::get_str(c, &["metadata", "name"]));
+    let class_name = class_name.map(str::to_owned);
+    object::set(pod, &["spec", "priority"], spec["priority"].clone());
+    object::set(
+        pod,
+        &["spec", "preemptionPolicy"],
+        spec["preemptionPolicy"].clone(),
+    );
+    if let Some(class_name) = class_name {
+        object::set_str(pod, &["spec", "priorityClassName"], &class_name);
+    }
+    Ok(())
+}
+
+/// The named PriorityClass (built-in system classes included), or the
+/// globalDefault one when `name` is empty.
+async fn priority_class(ctx: &Ctx<'_>, name: &str) -> ApiResult<Option<Value>> {
+    const PREFIX: &str = "/scheduling.k8s.io/priorityclasses/";
+    let target = Target::new("scheduling.k8s.io", "priorityclasses", name);
+    let store_error = |e| ApiError::from_store(e, &target);
+    if name.is_empty() {
+        let list = ctx.state.store.list(PREFIX, Default::default()).await;
+        let default = list.map_err(store_error)?.items.into_iter().find_map(|kv| {
+            let class: Value = serde_json::from_slice(&kv.value).ok()?;
+            (class.get("globalDefault").and_then(Value::as_bool) == Some(true)).then_some(class)
+        });
+        return Ok(default);
+    }
+    let kv = ctx.state.store.get(&format!("{PREFIX}{name}")).await;
+    if let Some(kv) = kv.map_err(store_error)? {
+        return Ok(Some(serde_json::from_slice(&kv.value)?));
+    }
+    let system = SYSTEM_PRIORITY_CLASSES.iter().find(|(n, _)| *n == name);
+    Ok(system.map(|(n, value)| json!({"metadata": {"name": n}, "value": value})))
 }
 
 /// ServiceAccount, Priority and DefaultTolerationSeconds defaults.

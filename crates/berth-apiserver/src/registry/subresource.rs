@@ -4,7 +4,7 @@
 use berth_api::Subresource;
 use serde_json::{Value, json};
 
-use super::delete::{self, DeleteOptions};
+use super::delete;
 use super::update::{self, Part};
 use super::{Ctx, Written};
 use crate::error::{ApiError, ApiResult};
@@ -68,7 +68,9 @@ pub async fn write_subresource(
             write_scale(ctx, patched).await
         }
         (Subresource::Binding, "POST") => bind(ctx, parse(body, content_type)?).await,
-        (Subresource::Eviction, "POST") => evict(ctx, parse(body, content_type)?).await,
+        (Subresource::Eviction, "POST") => {
+            super::eviction::evict(ctx, parse(body, content_type)?).await
+        }
         _ => Err(ApiError::MethodNotAllowed(String::new())),
     }
 }
@@ -247,14 +249,6 @@ fn success(status: u16) -> Written {
         body: serde_json::to_vec(&body).unwrap_or_default(),
         warnings: Vec::new(),
     }
-}
-
-async fn evict(ctx: &Ctx<'_>, eviction: Value) -> ApiResult<Written> {
-    let name = ctx.name()?.to_string();
-    let opts_body = eviction.get("deleteOptions").cloned();
-    let opts = DeleteOptions::parse(ctx, opts_body.as_ref())?;
-    delete::delete_one(ctx, &name, &opts).await?;
-    Ok(success(201))
 }
 
 /// `namespaces/{name}/finalize`: replaces `spec.finalizers`; a terminating

@@ -172,7 +172,11 @@ mod tests {
         let t = template("busybox:1", None);
         let h = template_hash(&t, None);
         assert_eq!(h, template_hash(&t, None));
-        assert!(h.bytes().all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b)), "{h}");
+        assert!(
+            h.bytes()
+                .all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b)),
+            "{h}"
+        );
         assert_ne!(h, template_hash(&t, Some(1)));
     }
 

@@ -37,6 +37,15 @@ impl CycleState {
             .and_then(|(_, v)| v.downcast_ref::<T>())
     }
 
+    /// The stored value of type `T`, mutably (PreFilter extensions).
+    pub fn read_mut<T: Any + Send + Sync>(&mut self) -> Option<&mut T> {
+        let id = TypeId::of::<T>();
+        self.entries
+            .iter_mut()
+            .find(|(t, _)| *t == id)
+            .and_then(|(_, v)| v.downcast_mut::<T>())
+    }
+
     pub(crate) fn skip_filter(&mut self, plugin: &'static str) {
         self.skip_filter.push(plugin);
     }

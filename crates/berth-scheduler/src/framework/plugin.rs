@@ -54,10 +54,12 @@ impl PreFilterResult {
 }
 
 /// What a PostFilter plugin proposes (a node to nominate after preemption).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct PostFilterResult {
     /// The node the pod is nominated to, if any.
     pub nominated_node_name: Option<String>,
+    /// Pods to delete so that the pod fits the nominated node.
+    pub victims: Vec<std::sync::Arc<PodInfo>>,
 }
 
 /// Every plugin: a name and the extension points it implements.
@@ -78,6 +80,11 @@ pub trait Plugin: Send + Sync {
     }
     /// This plugin as a PostFilter plugin.
     fn as_post_filter(&self) -> Option<&dyn PostFilterPlugin> {
+        None
+    }
+    /// PreFilter plugins whose state depends on other pods implement this so
+    /// that preemption can evaluate "what if these pods were gone".
+    fn as_pre_filter_extensions(&self) -> Option<&dyn PreFilterExtensions> {
         None
     }
     /// This plugin as a PreScore plugin.
@@ -114,6 +121,21 @@ pub trait PreFilterPlugin {
     ) -> (PreFilterResult, Status);
 }
 
+/// Updates PreFilter state when a pod is added to or removed from a node
+/// (preemption's what-if evaluation), as upstream's `PreFilterExtensions`.
+pub trait PreFilterExtensions {
+    /// `other` is counted (`delta` 1) or no longer counted (-1) on `node`.
+    fn update_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &PodInfo,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+        delta: i64,
+    ) -> Status;
+}
+
 /// Decides whether a node can host the pod.
 pub trait FilterPlugin {
     /// Success, or a rejection with reasons.
@@ -125,6 +147,7 @@ pub trait PostFilterPlugin {
     /// Tries to make the pod schedulable later.
     fn post_filter(
         &self,
+        profile: &super::Profile,
         state: &CycleState,
         pod: &PodInfo,
         snapshot: &Snapshot,

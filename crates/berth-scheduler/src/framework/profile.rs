@@ -26,6 +26,11 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Score plugins in order, with their weights.
+    pub fn score_plugins(&self) -> impl Iterator<Item = (&dyn Plugin, i64)> + '_ {
+        self.score.iter().map(|&i| (self.plugin(i), self.weight(i)))
+    }
+
     /// Starts a profile for `scheduler_name`.
     pub fn builder(scheduler_name: &str) -> ProfileBuilder {
         ProfileBuilder {

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use super::cycle_state::CycleState;
 use super::fit_error::NodeToStatus;
-use super::plugin::{MAX_NODE_SCORE, MIN_NODE_SCORE, NodeScore, PostFilterResult, PreFilterResult};
+use super::plugin::{
+    FilterPlugin, MAX_NODE_SCORE, MIN_NODE_SCORE, NodeScore, PostFilterResult, PreFilterResult,
+};
 use super::profile::Profile;
 use super::status::{Code, Status};
 use crate::node_info::NodeInfo;
@@ -19,6 +21,24 @@ pub struct PreFilterOutcome {
     pub result: PreFilterResult,
     /// Plugins whose result restricted the nodes.
     pub narrowed_by: Vec<&'static str>,
+}
+
+/// Filter plugins to run in one cycle, in order.
+pub struct ActiveFilters<'a> {
+    plugins: Vec<(&'static str, &'a dyn FilterPlugin)>,
+}
+
+impl ActiveFilters<'_> {
+    /// Runs them on one node, stopping at the first non-success.
+    pub fn run(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        for (name, filter) in &self.plugins {
+            let status = filter.filter(state, pod, node);
+            if !status.is_success() {
+                return status.with_plugin(name);
+            }
+        }
+        Status::success()
+    }
 }
 
 impl Profile {
@@ -62,20 +82,20 @@ impl Profile {
 
     /// Runs Filter plugins on one node, stopping at the first non-success.
     pub fn run_filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        for &i in &self.filter {
-            let plugin = self.plugin(i);
-            if state.is_filter_skipped(plugin.name()) {
-                continue;
-            }
-            let Some(filter) = plugin.as_filter() else {
-                continue;
-            };
-            let status = filter.filter(state, pod, node);
-            if !status.is_success() {
-                return status.with_plugin(plugin.name());
-            }
-        }
-        Status::success()
+        self.active_filters(state).run(state, pod, node)
+    }
+
+    /// The Filter plugins not skipped by PreFilter, resolved once per cycle
+    /// so that filtering many nodes does not re-check skips per node.
+    pub fn active_filters(&self, state: &CycleState) -> ActiveFilters<'_> {
+        let plugins = self
+            .filter
+            .iter()
+            .map(|&i| self.plugin(i))
+            .filter(|p| !state.is_filter_skipped(p.name()))
+            .filter_map(|p| Some((p.name(), p.as_filter()?)))
+            .collect();
+        ActiveFilters { plugins }
     }
 
     /// Runs PostFilter plugins until one succeeds; otherwise returns the
@@ -93,7 +113,7 @@ impl Profile {
             let Some(post_filter) = plugin.as_post_filter() else {
                 continue;
             };
-            let (result, status) = post_filter.post_filter(state, pod, snapshot, filtered);
+            let (result, status) = post_filter.post_filter(self, state, pod, snapshot, filtered);
             if status.is_success() {
                 return (result, status.with_plugin(plugin.name()));
             }
@@ -109,6 +129,33 @@ impl Profile {
             PostFilterResult::default(),
             Status::with_reasons(Code::Unschedulable, reasons),
         )
+    }
+
+    /// Tells PreFilter extensions that `other` was added to (`delta` 1) or
+    /// removed from (-1) `node`.
+    pub fn run_update_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &PodInfo,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+        delta: i64,
+    ) -> Status {
+        for &i in &self.pre_filter {
+            let plugin = self.plugin(i);
+            if state.is_filter_skipped(plugin.name()) {
+                continue;
+            }
+            let Some(ext) = plugin.as_pre_filter_extensions() else {
+                continue;
+            };
+            let status = ext.update_pod(state, pod, other, node, snapshot, delta);
+            if !status.is_success() {
+                return status.with_plugin(plugin.name());
+            }
+        }
+        Status::success()
     }
 
     /// True when the profile has PostFilter plugins.

@@ -40,6 +40,8 @@ pub enum ScheduleError {
         error: Box<FitError>,
         /// The node nominated by PostFilter.
         nominated_node_name: Option<String>,
+        /// Pods PostFilter (preemption) chose to evict from that node.
+        victims: Vec<std::sync::Arc<PodInfo>>,
     },
     /// A plugin failed internally.
     #[error("running plugin {}: {status}", status.plugin())]
@@ -189,10 +191,11 @@ impl Scheduler {
         let mut feasible = Vec::with_capacity(wanted);
         let start = self.next_start_node_index % total;
         let mut processed = 0;
+        let filters = profile.active_filters(state);
         for offset in 0..total {
             let node = candidates[(start + offset) % total];
             processed += 1;
-            let status = profile.run_filter(state, pod, snapshot.node(node));
+            let status = filters.run(state, pod, snapshot.node(node));
             if status.is_success() {
                 feasible.push(node);
                 if feasible.len() >= wanted {
@@ -218,11 +221,13 @@ impl Scheduler {
         mut diagnosis: Diagnosis,
     ) -> ScheduleError {
         let mut nominated_node_name = None;
+        let mut victims = Vec::new();
         if profile.has_post_filter() {
             let (result, status) =
                 profile.run_post_filter(state, pod, snapshot, &diagnosis.node_to_status);
             if status.is_success() {
                 nominated_node_name = result.nominated_node_name;
+                victims = result.victims;
             }
             diagnosis.post_filter_msg = status.message();
         }
@@ -233,6 +238,7 @@ impl Scheduler {
                 diagnosis,
             }),
             nominated_node_name,
+            victims,
         }
     }
 }

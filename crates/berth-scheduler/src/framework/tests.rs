@@ -54,6 +54,7 @@ impl Plugin for FakePostFilter {
 impl PostFilterPlugin for FakePostFilter {
     fn post_filter(
         &self,
+        _: &Profile,
         _: &CycleState,
         _: &PodInfo,
         s: &Snapshot,
@@ -152,7 +153,7 @@ fn fit_error_should_count_reasons_over_all_nodes() {
     assert_eq!(
         message.ok().as_deref(),
         Some(
-            "error: 0/5 nodes are available: 2 Insufficient cpu, 3 node(s) had untolerated taint {key: value}."
+            "error: 0/5 nodes are available: 2 Insufficient cpu, 3 node(s) had untolerated taint {key: value}. preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling."
         )
     );
 }
@@ -187,7 +188,7 @@ fn nodes_excluded_by_pre_filter_should_be_reported_as_absent() {
     assert_eq!(
         message.ok().as_deref(),
         Some(
-            "error: 0/4 nodes are available: 1 Insufficient cpu, 3 node(s) didn't satisfy plugin(s) [NodeAffinity]."
+            "error: 0/4 nodes are available: 1 Insufficient cpu, 3 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling."
         )
     );
 }
@@ -203,7 +204,9 @@ fn pre_filter_rejection_should_be_the_whole_message() {
     let message = default_profile().map(|profile| host(schedule(&profile, &s, p)));
     assert_eq!(
         message.ok().as_deref(),
-        Some("error: 0/2 nodes are available: pod affinity terms conflict.")
+        Some(
+            "error: 0/2 nodes are available: pod affinity terms conflict. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+        )
     );
 }
 

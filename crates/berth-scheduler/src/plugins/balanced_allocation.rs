@@ -68,8 +68,8 @@ impl PreScorePlugin for BalancedAllocation {
 
 impl ScorePlugin for BalancedAllocation {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
-        let (allocatable, requested) = allocatable_and_requested(node, pod, &self.resources, true);
-        Ok(balanced_allocation(&allocatable, &requested))
+        let usage = allocatable_and_requested(node, pod, &self.resources, true);
+        Ok(balanced_allocation(usage.allocatable(), usage.requested()))
     }
 }
 

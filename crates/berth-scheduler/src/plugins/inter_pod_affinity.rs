@@ -8,11 +8,11 @@ use std::collections::HashMap;
 
 use crate::framework::{
     ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, Plugin,
-    PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Status,
+    PreFilterExtensions, PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Status,
 };
 use crate::node_info::NodeInfo;
 use crate::pod_info::{AffinityTerm, PodInfo};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{DomainCounts, PodQuery, Snapshot, TermKind};
 
 /// Filter reason: no pod matching the required affinity in the node's domain.
 pub const ERR_REASON_AFFINITY_RULES_NOT_MATCH: &str = "node(s) didn't match pod affinity rules";
@@ -28,14 +28,6 @@ pub const DEFAULT_HARD_POD_AFFINITY_WEIGHT: i64 = 1;
 
 /// Counts of matching pods per topology key, then per topology value.
 pub(crate) type TopologyCounts = HashMap<String, HashMap<String, i64>>;
-
-fn add_count(counts: &mut TopologyCounts, key: &str, value: &str, delta: i64) {
-    *counts
-        .entry(key.to_owned())
-        .or_default()
-        .entry(value.to_owned())
-        .or_default() += delta;
-}
 
 fn count_in(counts: &TopologyCounts, key: &str, value: &str) -> i64 {
     counts
@@ -88,6 +80,9 @@ impl Plugin for InterPodAffinity {
     fn as_filter(&self) -> Option<&dyn FilterPlugin> {
         Some(self)
     }
+    fn as_pre_filter_extensions(&self) -> Option<&dyn PreFilterExtensions> {
+        Some(self)
+    }
     fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
         Some(self)
     }
@@ -112,6 +107,8 @@ struct PreFilterState {
 }
 
 impl PreFilterPlugin for InterPodAffinity {
+    /// O(distinct terms + matching domains): reads the snapshot's
+    /// incrementally kept per-domain counts instead of scanning pods.
     fn pre_filter(
         &self,
         state: &mut CycleState,
@@ -124,21 +121,25 @@ impl PreFilterPlugin for InterPodAffinity {
             required_anti_affinity: pod.required_anti_affinity.clone(),
             ..Default::default()
         };
-        let needs_incoming =
-            !(s.required_affinity.is_empty() && s.required_anti_affinity.is_empty());
-        for node in snapshot.nodes() {
-            if node.pods_with_required_anti_affinity() > 0 {
-                count_existing_anti_affinity(
-                    &mut s.existing_anti_affinity,
-                    pod,
-                    own_ns_labels,
-                    node,
-                );
-            }
-            if needs_incoming {
-                count_incoming(&mut s, snapshot, node);
+        for (term, counts) in snapshot.existing_terms(TermKind::RequiredAntiAffinity) {
+            if term.matches(pod, own_ns_labels) {
+                add_counts(&mut s.existing_anti_affinity, &term.topology_key, counts, 1);
             }
         }
+        let all = PodQuery::AllTerms(s.required_affinity.clone());
+        for term in &s.required_affinity {
+            snapshot.with_domain_counts(&all, &term.topology_key, |counts| {
+                add_counts(&mut s.affinity, &term.topology_key, counts, 1);
+            });
+        }
+        for term in &s.required_anti_affinity {
+            let one = PodQuery::AllTerms(vec![term.clone()]);
+            snapshot.with_domain_counts(&one, &term.topology_key, |counts| {
+                add_counts(&mut s.anti_affinity, &term.topology_key, counts, 1);
+            });
+        }
+        let needs_incoming =
+            !(s.required_affinity.is_empty() && s.required_anti_affinity.is_empty());
         if s.existing_anti_affinity.is_empty() && !needs_incoming {
             return (PreFilterResult::all_nodes(), Status::skip());
         }
@@ -148,42 +149,14 @@ impl PreFilterPlugin for InterPodAffinity {
     }
 }
 
-fn count_existing_anti_affinity(
-    counts: &mut TopologyCounts,
-    incoming: &PodInfo,
-    incoming_ns_labels: Option<&std::collections::BTreeMap<String, String>>,
-    node: &NodeInfo,
-) {
-    for existing in node.pods() {
-        for term in &existing.required_anti_affinity {
-            if !term.matches(incoming, incoming_ns_labels) {
-                continue;
-            }
-            if let Some(value) = node.labels().get(&term.topology_key) {
-                add_count(counts, &term.topology_key, value, 1);
-            }
-        }
+/// Adds `weight ×` per-domain counts of one topology key.
+pub(crate) fn add_counts(into: &mut TopologyCounts, key: &str, counts: &DomainCounts, weight: i64) {
+    if counts.is_empty() || weight == 0 {
+        return;
     }
-}
-
-fn count_incoming(s: &mut PreFilterState, snapshot: &Snapshot, node: &NodeInfo) {
-    for existing in node.pods() {
-        let ns_labels = snapshot.namespace_labels(existing.namespace());
-        if matches_all(&s.required_affinity, existing, ns_labels) {
-            for term in &s.required_affinity {
-                if let Some(value) = node.labels().get(&term.topology_key) {
-                    add_count(&mut s.affinity, &term.topology_key, value, 1);
-                }
-            }
-        }
-        for term in &s.required_anti_affinity {
-            if !term.matches(existing, ns_labels) {
-                continue;
-            }
-            if let Some(value) = node.labels().get(&term.topology_key) {
-                add_count(&mut s.anti_affinity, &term.topology_key, value, 1);
-            }
-        }
+    let values = into.entry(key.to_owned()).or_default();
+    for (value, count) in counts {
+        *values.entry(value.clone()).or_default() += count * weight;
     }
 }
 
@@ -193,6 +166,51 @@ fn matches_all(
     ns_labels: Option<&std::collections::BTreeMap<String, String>>,
 ) -> bool {
     !terms.is_empty() && terms.iter().all(|t| t.matches(pod, ns_labels))
+}
+
+impl PreFilterExtensions for InterPodAffinity {
+    fn update_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &PodInfo,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+        delta: i64,
+    ) -> Status {
+        let Some(s) = state.read_mut::<PreFilterState>() else {
+            return Status::success();
+        };
+        let own_ns_labels = snapshot.namespace_labels(pod.namespace());
+        let other_ns_labels = snapshot.namespace_labels(other.namespace());
+        let labels = node.labels();
+        let bump = |counts: &mut TopologyCounts, key: &str| {
+            if let Some(value) = labels.get(key) {
+                let values = counts.entry(key.to_owned()).or_default();
+                *values.entry(value.clone()).or_default() += delta;
+                values.retain(|_, c| *c != 0);
+                if values.is_empty() {
+                    counts.remove(key);
+                }
+            }
+        };
+        for term in &other.required_anti_affinity {
+            if term.matches(pod, own_ns_labels) {
+                bump(&mut s.existing_anti_affinity, &term.topology_key);
+            }
+        }
+        if matches_all(&s.required_affinity, other, other_ns_labels) {
+            for term in &s.required_affinity {
+                bump(&mut s.affinity, &term.topology_key);
+            }
+        }
+        for term in &s.required_anti_affinity {
+            if term.matches(other, other_ns_labels) {
+                bump(&mut s.anti_affinity, &term.topology_key);
+            }
+        }
+        Status::success()
+    }
 }
 
 impl FilterPlugin for InterPodAffinity {

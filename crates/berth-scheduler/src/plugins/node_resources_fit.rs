@@ -151,16 +151,16 @@ impl ScorePlugin for NodeResourcesFit {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
         let score = match &self.strategy {
             ScoringStrategy::LeastAllocated(resources) => {
-                let (a, r) = allocatable_and_requested(node, pod, resources, false);
-                least_allocated(resources, &a, &r)
+                let u = allocatable_and_requested(node, pod, resources, false);
+                least_allocated(resources, u.allocatable(), u.requested())
             }
             ScoringStrategy::MostAllocated(resources) => {
-                let (a, r) = allocatable_and_requested(node, pod, resources, false);
-                most_allocated(resources, &a, &r)
+                let u = allocatable_and_requested(node, pod, resources, false);
+                most_allocated(resources, u.allocatable(), u.requested())
             }
             ScoringStrategy::RequestedToCapacityRatio { resources, shape } => {
-                let (a, r) = allocatable_and_requested(node, pod, resources, false);
-                requested_to_capacity_ratio(resources, shape, &a, &r)
+                let u = allocatable_and_requested(node, pod, resources, false);
+                requested_to_capacity_ratio(resources, shape, u.allocatable(), u.requested())
             }
         };
         Ok(score)

@@ -16,7 +16,7 @@ use crate::node_info::NodeInfo;
 use crate::node_selector::RequiredNodeAffinity;
 use crate::pod_info::PodInfo;
 use crate::selector::{LabelSelector, Requirement, SelectorError};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{PodQuery, Snapshot};
 use crate::toleration::find_untolerated_hard_taint;
 
 /// Filter reason when the skew would exceed maxSkew.
@@ -101,6 +101,40 @@ impl Constraint {
     }
 }
 
+/// Per-domain matching pods of one constraint read from the snapshot's
+/// incremental counts: `Some` when every node with the topology key counts
+/// (no node inclusion policy narrows them and no other constraint's key is
+/// missing anywhere), `None` when the caller must scan nodes.
+fn indexed_counts(
+    c: &Constraint,
+    constraints: &[Constraint],
+    pod: &PodInfo,
+    required: &RequiredNodeAffinity,
+    snapshot: &Snapshot,
+) -> Option<std::collections::HashMap<String, i64>> {
+    let narrowed = c.honor_node_taints || (c.honor_node_affinity && !required.is_empty());
+    let keys_everywhere = constraints.len() == 1
+        || constraints
+            .iter()
+            .all(|other| snapshot.nodes_with_label(&other.topology_key) == snapshot.len());
+    if narrowed || !keys_everywhere {
+        return None;
+    }
+    let query = PodQuery::Spread {
+        namespace: pod.namespace().to_owned(),
+        selector: c.selector.clone(),
+    };
+    let domains = snapshot.label_values(&c.topology_key)?;
+    Some(
+        snapshot.with_domain_counts(&query, &c.topology_key, |counts| {
+            domains
+                .keys()
+                .map(|value| (value.clone(), counts.get(value).copied().unwrap_or(0)))
+                .collect()
+        }),
+    )
+}
+
 /// True when the node has every constraint's topology key.
 fn has_all_topology_keys(node: &NodeInfo, constraints: &[Constraint]) -> bool {
     constraints
@@ -181,6 +215,9 @@ impl Plugin for PodTopologySpread {
         Some(self)
     }
     fn as_filter(&self) -> Option<&dyn FilterPlugin> {
+        Some(self)
+    }
+    fn as_pre_filter_extensions(&self) -> Option<&dyn crate::framework::PreFilterExtensions> {
         Some(self)
     }
     fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {

@@ -51,7 +51,7 @@ pub fn allocatable_and_requested(
     pod: &PodInfo,
     resources: &[ResourceSpec],
     use_requested: bool,
-) -> (Vec<i64>, Vec<i64>) {
+) -> Usage {
     let node_requested = if use_requested {
         node.requested()
     } else {
@@ -62,8 +62,7 @@ pub fn allocatable_and_requested(
     } else {
         &pod.non_zero_requests
     };
-    let mut allocatable = Vec::with_capacity(resources.len());
-    let mut requested = Vec::with_capacity(resources.len());
+    let mut usage = Usage::default();
     for spec in resources {
         let name = spec.name.as_str();
         let pod_request = pod_requested.get(name);
@@ -82,10 +81,56 @@ pub fn allocatable_and_requested(
                 None => (0, 0),
             },
         };
-        allocatable.push(a);
-        requested.push(r);
+        usage.push(a, r);
     }
-    (allocatable, requested)
+    usage
+}
+
+/// Resources scored inline (on the stack); more spill to the heap. Scoring
+/// runs per node per cycle, so the usual two resources must not allocate.
+const INLINE_RESOURCES: usize = 4;
+
+/// `(allocatable, requested)` per scored resource, in the order of the specs.
+#[derive(Debug, Default)]
+pub struct Usage {
+    len: usize,
+    inline: [[i64; INLINE_RESOURCES]; 2],
+    spilled: Option<[Vec<i64>; 2]>,
+}
+
+impl Usage {
+    fn push(&mut self, allocatable: i64, requested: i64) {
+        if let Some([a, r]) = self.spilled.as_mut() {
+            a.push(allocatable);
+            r.push(requested);
+        } else if self.len < INLINE_RESOURCES {
+            self.inline[0][self.len] = allocatable;
+            self.inline[1][self.len] = requested;
+            self.len += 1;
+        } else {
+            let mut a = self.inline[0][..self.len].to_vec();
+            let mut r = self.inline[1][..self.len].to_vec();
+            a.push(allocatable);
+            r.push(requested);
+            self.spilled = Some([a, r]);
+        }
+    }
+
+    /// Allocatable per resource.
+    pub fn allocatable(&self) -> &[i64] {
+        match &self.spilled {
+            Some([a, _]) => a,
+            None => &self.inline[0][..self.len],
+        }
+    }
+
+    /// Requested (with the pod) per resource.
+    pub fn requested(&self) -> &[i64] {
+        match &self.spilled {
+            Some([_, r]) => r,
+            None => &self.inline[1][..self.len],
+        }
+    }
 }
 
 /// Weighted average of `(allocatable - requested) / allocatable × 100`.

@@ -18,7 +18,7 @@ use super::informer::{Update, Workload};
 use super::priority::PriorityClasses;
 use crate::framework::{ActionType, ClusterEvent, EventResource, node_update_actions};
 use crate::queue::{SchedulingQueue, SystemClock};
-use crate::snapshot::{Snapshot, WorkloadSelector};
+use crate::snapshot::{DisruptionBudget, Snapshot, WorkloadSelector};
 
 /// The kinds whose first complete list the loop waits for before scheduling.
 const SYNCED_KINDS: [&str; 7] = [
@@ -48,6 +48,8 @@ pub(crate) struct ClusterState {
     priority_classes: PriorityClasses,
     workloads: BTreeMap<String, WorkloadSelector>,
     workloads_dirty: bool,
+    budgets: BTreeMap<String, DisruptionBudget>,
+    budgets_dirty: bool,
     relist: Relist,
     synced: HashSet<&'static str>,
     /// Pod events received before the PriorityClasses were listed.
@@ -67,6 +69,8 @@ impl ClusterState {
             priority_classes: PriorityClasses::default(),
             workloads: BTreeMap::new(),
             workloads_dirty: false,
+            budgets: BTreeMap::new(),
+            budgets_dirty: false,
             relist: Relist::default(),
             synced: HashSet::new(),
             early_pods: Vec::new(),
@@ -89,11 +93,31 @@ impl ClusterState {
             Update::Namespace(event) => self.namespace_event(*event),
             Update::PriorityClass(event) => self.priority_class_event(*event, queue),
             Update::Workload(kind, event) => self.workload_event(kind, event),
+            Update::DisruptionBudget(event) => self.budget_event(event),
         }
     }
 
-    /// Pushes changed workload selectors into the snapshot (once per batch).
+    fn budget_event(&mut self, event: Event<(String, DisruptionBudget)>) {
+        match event {
+            Event::Apply((key, budget)) | Event::InitApply((key, budget)) => {
+                self.budgets.insert(key, budget);
+            }
+            Event::Delete((key, _)) => {
+                self.budgets.remove(&key);
+            }
+            Event::Init => self.budgets.clear(),
+            Event::InitDone => {}
+        }
+        self.budgets_dirty = true;
+    }
+
+    /// Pushes changed workload selectors and disruption budgets into the
+    /// snapshot (once per batch).
     pub fn refresh_workloads(&mut self) {
+        if std::mem::take(&mut self.budgets_dirty) {
+            let budgets = self.budgets.values().cloned().collect();
+            self.snapshot.set_disruption_budgets(budgets);
+        }
         if std::mem::take(&mut self.workloads_dirty) {
             let selectors = self.workloads.values().cloned().collect();
             self.snapshot.set_workload_selectors(selectors);

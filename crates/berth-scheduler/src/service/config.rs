@@ -141,7 +141,7 @@ impl SchedulerConfiguration {
 }
 
 /// The default plugins in upstream's order with upstream's weights.
-const DEFAULT_PLUGINS: [(&str, i64); 10] = [
+const DEFAULT_PLUGINS: [(&str, i64); 11] = [
     (names::NODE_UNSCHEDULABLE, 0),
     (names::NODE_NAME, 0),
     (names::TAINT_TOLERATION, 3),
@@ -152,6 +152,7 @@ const DEFAULT_PLUGINS: [(&str, i64); 10] = [
     (names::INTER_POD_AFFINITY, 2),
     (names::NODE_RESOURCES_BALANCED_ALLOCATION, 1),
     (names::IMAGE_LOCALITY, 1),
+    (names::DEFAULT_PREEMPTION, 0),
 ];
 
 impl ProfileConfig {
@@ -245,6 +246,7 @@ impl ProfileConfig {
                 ))
             }
             names::IMAGE_LOCALITY => Arc::new(image_locality::ImageLocality),
+            names::DEFAULT_PREEMPTION => Arc::new(default_preemption::DefaultPreemption),
             other => return Err(self.invalid(format!("unknown plugin {other:?}"))),
         })
     }

@@ -35,6 +35,8 @@ struct Failure {
     reason: &'static str,
     message: String,
     nominated_node_name: Option<String>,
+    /// Pods preemption chose to evict for this pod.
+    victims: Vec<Arc<PodInfo>>,
 }
 
 impl Failure {
@@ -43,6 +45,7 @@ impl Failure {
             reason: "SchedulerError",
             message,
             nominated_node_name: None,
+            victims: Vec::new(),
         }
     }
 }
@@ -101,6 +104,7 @@ impl SchedulingLoop {
             ScheduleError::Unschedulable {
                 error,
                 nominated_node_name,
+                victims,
             } => {
                 SchedulerStats::add(&self.stats.unschedulable, 1);
                 queued.unschedulable_plugins = error.diagnosis.unschedulable_plugins.clone();
@@ -108,6 +112,7 @@ impl SchedulingLoop {
                     reason: "Unschedulable",
                     message: error.to_string(),
                     nominated_node_name,
+                    victims,
                 }
             }
             ScheduleError::NoNodesAvailable => {
@@ -119,6 +124,7 @@ impl SchedulingLoop {
                     reason: "Unschedulable",
                     message,
                     nominated_node_name: None,
+                    victims: Vec::new(),
                 }
             }
             error @ ScheduleError::Plugin { .. } => {
@@ -215,6 +221,19 @@ impl SchedulingLoop {
         tracing::debug!(pod = %pod.key(), reason = failure.reason, message = %failure.message, "scheduling failed");
         if !self.queue.add_unschedulable_if_not_present(queued, cycle) {
             return;
+        }
+        if let Some(node) = failure.nominated_node_name.as_ref() {
+            SchedulerStats::add(&self.stats.preemption_attempts, 1);
+            SchedulerStats::add(&self.stats.preemption_victims, failure.victims.len() as u64);
+            for victim in &failure.victims {
+                tracing::info!(pod = %pod.key(), victim = %victim.key(), node = %node, "preempting");
+                self.recorder.record(Report::Preempted {
+                    victim: PodRef::of(victim.pod()),
+                    preemptor_uid: pod.pod().metadata.uid.clone().unwrap_or_default(),
+                    node: node.clone(),
+                    component: self.profiles[profile].scheduler_name().to_owned(),
+                });
+            }
         }
         let condition = self.reported.get(pod.key()) != Some(&failure.message)
             && !has_condition(&pod, failure.reason, &failure.message);

@@ -22,7 +22,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::selector::LabelSelector;
-use crate::snapshot::WorkloadSelector;
+use crate::snapshot::{DisruptionBudget, WorkloadSelector};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 /// A change to one watched object (or a re-list boundary).
 #[derive(Debug)]
@@ -37,6 +38,8 @@ pub(crate) enum Update {
     PriorityClass(Box<Event<PriorityClass>>),
     /// A Service, ReplicaSet or StatefulSet (the kind), as its selector.
     Workload(&'static str, Event<Workload>),
+    /// A PodDisruptionBudget, as preemption sees it (keyed `namespace/name`).
+    DisruptionBudget(Event<(String, DisruptionBudget)>),
 }
 
 /// A workload reduced to what default topology spreading needs.
@@ -109,6 +112,13 @@ pub(crate) fn start(client: &Client, tx: mpsc::Sender<Update>) -> Informers {
     );
     forward(
         &mut tasks,
+        Api::<PodDisruptionBudget>::all(client.clone()),
+        config(),
+        tx.clone(),
+        |e| Update::DisruptionBudget(map_event(e, |b: PodDisruptionBudget| disruption_budget(&b))),
+    );
+    forward(
+        &mut tasks,
         Api::<StatefulSet>::all(client.clone()),
         config(),
         tx,
@@ -123,6 +133,27 @@ pub(crate) fn start(client: &Client, tx: mpsc::Sender<Update>) -> Informers {
         },
     );
     Informers { _tasks: tasks }
+}
+
+/// `namespace/name` and the budget; a selector that does not compile selects nothing.
+fn disruption_budget(b: &PodDisruptionBudget) -> (String, DisruptionBudget) {
+    let namespace = b.metadata.namespace.clone().unwrap_or_default();
+    let key = format!(
+        "{namespace}/{}",
+        b.metadata.name.as_deref().unwrap_or_default()
+    );
+    let selector = b.spec.as_ref().and_then(|s| s.selector.as_ref());
+    let selector = match selector {
+        Some(s) => LabelSelector::from_api(Some(s)).unwrap_or_else(|_| LabelSelector::nothing()),
+        None => LabelSelector::nothing(),
+    };
+    let allowed = b.status.as_ref().map_or(0, |s| s.disruptions_allowed);
+    let budget = DisruptionBudget {
+        namespace,
+        selector,
+        disruptions_allowed: i64::from(allowed),
+    };
+    (key, budget)
 }
 
 fn forward<K, F>(

@@ -1,5 +1,7 @@
-//! Explainability off the hot path: `Scheduled` / `FailedScheduling` Events
-//! and the pod's `PodScheduled` condition, written by a background task.
+//! Explainability off the hot path: `Scheduled` / `FailedScheduling` /
+//! `Preempted` Events, the pod's `PodScheduled` condition and
+//! `nominatedNodeName`, and the deletion of preemption victims, written by a
+//! background task.
 //!
 //! The scheduling loop hands reports to a bounded channel and never waits:
 //! when the channel is full the report is dropped and counted (upstream's
@@ -15,7 +17,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 use kube::Client;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams, Preconditions};
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -61,6 +63,14 @@ pub(crate) enum Report {
         component: String,
         condition: bool,
         nominated_node_name: Option<String>,
+    },
+    /// Preemption chose this pod as a victim: delete it (with its grace
+    /// period) and say why.
+    Preempted {
+        victim: PodRef,
+        preemptor_uid: String,
+        node: String,
+        component: String,
     },
 }
 
@@ -114,6 +124,7 @@ enum Write {
         pod: PodRef,
         patch: serde_json::Value,
     },
+    DeletePod(PodRef),
 }
 
 /// Aggregation key: (namespace, pod, reason, message).
@@ -172,6 +183,16 @@ impl Writer {
                 }
                 writes
             }
+            Report::Preempted {
+                victim,
+                preemptor_uid,
+                node,
+                component,
+            } => {
+                let message = format!("Preempted by pod {preemptor_uid} on node {node}");
+                let event = self.event(&victim, "Normal", "Preempted", message, component);
+                vec![Write::DeletePod(victim), event]
+            }
         }
     }
 
@@ -221,10 +242,10 @@ impl Writer {
             message: Some(message),
             type_: Some(kind.into()),
             action: Some(
-                if reason == "Scheduled" {
-                    "Binding"
-                } else {
-                    "Scheduling"
+                match reason {
+                    "Scheduled" => "Binding",
+                    "Preempted" => "Preempting",
+                    _ => "Scheduling",
                 }
                 .into(),
             ),
@@ -289,6 +310,17 @@ async fn perform(client: Client, write: Write) {
             api.patch_status(&pod.name, &PatchParams::default(), &Patch::Strategic(patch))
                 .await
                 .map(drop)
+        }
+        Write::DeletePod(pod) => {
+            let api: Api<Pod> = Api::namespaced(client, &pod.namespace);
+            let params = DeleteParams {
+                preconditions: pod.uid.map(|uid| Preconditions {
+                    uid: Some(uid),
+                    resource_version: None,
+                }),
+                ..Default::default()
+            };
+            api.delete(&pod.name, &params).await.map(drop)
         }
     };
     if let Err(error) = result {

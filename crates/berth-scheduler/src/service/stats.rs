@@ -21,6 +21,10 @@ pub struct SchedulerStats {
     pub bind_failures: AtomicU64,
     /// Nanoseconds spent inside scheduling cycles (decisions, not I/O).
     pub cycle_nanos: AtomicU64,
+    /// Failed cycles where preemption nominated a node.
+    pub preemption_attempts: AtomicU64,
+    /// Pods chosen as preemption victims.
+    pub preemption_victims: AtomicU64,
 }
 
 impl SchedulerStats {

@@ -66,6 +66,29 @@ pub struct ControllerManagerArgs {
     /// Services whose EndpointSlices are synced concurrently.
     #[arg(long, default_value_t = 5)]
     pub concurrent_service_endpoint_syncs: u16,
+    /// Jobs synced concurrently.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_job_syncs: u16,
+    /// Finished Jobs checked for ttlSecondsAfterFinished concurrently.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_ttl_after_finished_syncs: u16,
+    /// Base of the Job pod-recreation backoff after failures (doubling,
+    /// capped at 6 min). Berth-specific: upstream fixes it at 10s.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub job_pod_failure_backoff: Duration,
+    /// CronJobs synced concurrently.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_cron_job_syncs: u16,
+    /// Runs the CronJob controller's clock this many times faster than real
+    /// time (integration tests only).
+    #[arg(long, default_value_t = 1, hide = true)]
+    pub cronjob_clock_scale: u32,
+    /// StatefulSets synced concurrently.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_statefulset_syncs: u16,
+    /// DaemonSets synced concurrently.
+    #[arg(long, default_value_t = 2)]
+    pub concurrent_daemonset_syncs: u16,
 }
 
 /// Parses `1h2m3s`, `500ms`, `40s` as Go's time.ParseDuration does (no fractions).
@@ -118,6 +141,13 @@ impl ControllerManagerArgs {
         o.concurrent_namespace_syncs = self.concurrent_namespace_syncs.max(1);
         o.concurrent_endpoint_syncs = self.concurrent_endpoint_syncs.max(1);
         o.concurrent_service_endpoint_syncs = self.concurrent_service_endpoint_syncs.max(1);
+        o.concurrent_job_syncs = self.concurrent_job_syncs.max(1);
+        o.concurrent_ttl_after_finished_syncs = self.concurrent_ttl_after_finished_syncs.max(1);
+        o.job_backoff.base = self.job_pod_failure_backoff;
+        o.concurrent_statefulset_syncs = self.concurrent_statefulset_syncs.max(1);
+        o.concurrent_daemonset_syncs = self.concurrent_daemonset_syncs.max(1);
+        o.concurrent_cron_job_syncs = self.concurrent_cron_job_syncs.max(1);
+        o.cron_job_clock_scale = self.cronjob_clock_scale;
         o.root_ca_pem = root_ca_from_kubeconfig(kubeconfig);
         o.set_cluster_cidr(&self.cluster_cidr)?;
         if o.lease.renew_deadline >= o.lease.lease_duration {

@@ -28,13 +28,17 @@ pub fn all() -> Vec<Step> {
             name: "removing the pod network's bridge",
             run: delete_bridge,
         },
+        Step {
+            name: "removing the pod network's routes",
+            run: delete_routes,
+        },
     ]
 }
 
-/// The service proxy's tables (family, name).
-const NFT_TABLES: &[(&str, &str)] = &[("ip", "berth"), ("ip6", "berth")];
+/// The service proxy's and the pod network's tables (family, name).
+const NFT_TABLES: &[(&str, &str)] = &[("ip", "berth"), ("ip6", "berth"), ("ip", "berth_masq")];
 /// The bridge the default CNI configuration makes.
-const BRIDGE: &str = "berth0";
+const BRIDGE: &str = "cni0";
 
 fn run(program: &str, args: &[&str]) -> Result<std::process::Output> {
     std::process::Command::new(program)
@@ -76,5 +80,18 @@ fn delete_bridge() -> Result<()> {
         );
     }
     println!("berth: interface {BRIDGE} removed");
+    Ok(())
+}
+
+/// The host-gw routes the agent added (tagged with its route protocol).
+fn delete_routes() -> Result<()> {
+    let proto = berth_agent::network::routes::ROUTE_PROTOCOL.to_string();
+    let out = run("ip", &["-4", "route", "flush", "proto", &proto])?;
+    if !out.status.success() {
+        bail!(
+            "ip route flush proto {proto}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     Ok(())
 }

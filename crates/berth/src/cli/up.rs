@@ -19,14 +19,54 @@ fn args_of<T: Args + FromArgMatches>(words: &[String]) -> Result<T> {
     Ok(T::from_arg_matches(&matches)?)
 }
 
-fn hostname() -> String {
+pub fn hostname() -> String {
     let h = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let h = h.trim().to_ascii_lowercase();
     if h.is_empty() { "berth".into() } else { h }
 }
 
+/// Every component's flags, parsed (and so validated) before anything starts.
+struct Components {
+    controllers: super::controllers::ControllerManagerArgs,
+    scheduler: super::scheduler::SchedulerArgs,
+    agent: Option<super::agent::AgentArgs>,
+}
+
+fn components(args: &UpArgs, kubeconfig: &str) -> Result<Components> {
+    let kc = vec!["--kubeconfig".to_string(), kubeconfig.to_string()];
+    // Node IPAM gives the node its podCIDR, which the agent's pod network
+    // (CNI bridge) is built on: keep it on whatever the default becomes.
+    let mut cm_words = kc.clone();
+    cm_words.push("--allocate-node-cidrs=true".into());
+    cm_words.extend(args.controller_manager_arg.iter().cloned());
+    let mut sched_words = kc.clone();
+    sched_words.extend(args.scheduler_arg.iter().cloned());
+    let agent = if args.disable_agent {
+        None
+    } else {
+        let node = args.node_name.clone().unwrap_or_else(hostname);
+        let mut words = kc;
+        words.extend([
+            "--node-name".into(),
+            node,
+            "--data-dir".into(),
+            args.data_dir.join("agent").display().to_string(),
+        ]);
+        words.extend(args.agent_arg.iter().cloned());
+        Some(args_of(&words).context("--agent-arg")?)
+    };
+    Ok(Components {
+        controllers: args_of(&cm_words).context("--controller-manager-arg")?,
+        scheduler: args_of(&sched_words).context("--scheduler-arg")?,
+        agent,
+    })
+}
+
 pub async fn run(args: UpArgs, signal: impl Future<Output = ()>) -> Result<()> {
-    let mut config = ServerConfig::new(args.data_dir.join("server"));
+    let server_dir = args.data_dir.join("server");
+    let planned = server_dir.join("admin.kubeconfig").display().to_string();
+    let parts = components(&args, &planned)?;
+    let mut config = ServerConfig::new(server_dir);
     config.secure_port = args.secure_port;
     let server = berth_apiserver::start(config)
         .await
@@ -36,29 +76,23 @@ pub async fn run(args: UpArgs, signal: impl Future<Output = ()>) -> Result<()> {
     let until_stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let kc = vec!["--kubeconfig".to_string(), kubeconfig.clone()];
-    let controllers: super::controllers::ControllerManagerArgs = args_of(&kc)?;
-    let scheduler: super::scheduler::SchedulerArgs = args_of(&kc)?;
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(super::controllers::run(
-        controllers,
+        parts.controllers,
         until_stopped(stopped.clone()),
     ));
     tasks.spawn(super::scheduler::run(
-        scheduler,
+        parts.scheduler,
         until_stopped(stopped.clone()),
     ));
-    if !args.disable_agent {
-        let node = args.node_name.clone().unwrap_or_else(hostname);
-        let mut words = kc.clone();
-        words.extend([
-            "--node-name".into(),
-            node,
-            "--data-dir".into(),
-            args.data_dir.join("agent").display().to_string(),
-        ]);
-        let agent: super::agent::AgentArgs = args_of(&words)?;
+    if let Some(agent) = parts.agent {
         tasks.spawn(super::agent::run(agent, until_stopped(stopped.clone())));
+    }
+    if !args.disable_dns {
+        let dns = dns_options(&server)?;
+        let client = super::scheduler::client(&server.kubeconfig).await?;
+        let until = until_stopped(stopped.clone());
+        tasks.spawn(async move { Ok(berth_dns::run(client, dns, until).await?) });
     }
     println!(
         "berth: cluster is up; API server on https://{}",
@@ -79,6 +113,18 @@ pub async fn run(args: UpArgs, signal: impl Future<Output = ()>) -> Result<()> {
         Some(done) => report_fatal(done),
         None => Ok(()),
     }
+}
+
+/// The cluster DNS on this node's address, port 53, published as
+/// `kube-dns` at the tenth address of the service range.
+fn dns_options(server: &berth_apiserver::RunningServer) -> Result<berth_dns::DnsOptions> {
+    let node_ip: std::net::IpAddr = berth_agent::node::default_ip()
+        .parse()
+        .context("this node's address")?;
+    let service_ip = std::net::IpAddr::V4(server.state.config.service_cluster_ip_range.nth(10));
+    let options = super::dns::options(node_ip, service_ip);
+    options.validate()?;
+    Ok(options)
 }
 
 fn report(done: Result<Result<()>, tokio::task::JoinError>) {

@@ -100,6 +100,11 @@ impl TestNode {
                 &self.name,
                 "--node-ip",
                 "127.0.0.1",
+                "--pod-network",
+                "host",
+                "--kubelet-port",
+                "0",
+                "--disable-proxy",
                 "--kubeconfig",
             ])
             .arg(self.server.kubeconfig())

@@ -153,6 +153,14 @@ pub fn deployment(name: &str, replicas: i32) -> Value {
                     "template": template(name, "busybox:1.36")}})
 }
 
+/// A StatefulSet of `app=<name>` pods governed by the Service `<name>`.
+pub fn stateful_set(name: &str, replicas: i32) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name},
+           "spec": {"replicas": replicas, "serviceName": name,
+                    "selector": {"matchLabels": {"app": name}},
+                    "template": template(name, "busybox:1.36")}})
+}
+
 pub fn from_json<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).expect("valid object")
 }

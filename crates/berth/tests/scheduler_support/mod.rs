@@ -10,8 +10,9 @@ use std::time::Duration;
 use berth_scheduler::SchedulerOptions;
 use berth_testkit::{TestServer, eventually};
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
-use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -60,6 +61,17 @@ impl Cluster {
         self.scheduler = Some((stop, task));
     }
 
+    /// Starts another scheduler in-process; aborting the handle kills it
+    /// without releasing its Lease (a crash).
+    pub fn spawn_scheduler(&self, options: SchedulerOptions) -> JoinHandle<()> {
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = berth_scheduler::run(client, options, std::future::pending()).await {
+                panic!("scheduler failed: {e}");
+            }
+        })
+    }
+
     pub async fn create_node(&self, node: NodeSpec) {
         let api: Api<Node> = Api::all(self.client.clone());
         let object: Node = serde_json::from_value(json!({
@@ -104,6 +116,59 @@ impl Cluster {
             .create(&PostParams::default(), &class)
             .await
             .expect("priority class created");
+    }
+
+    /// A PodDisruptionBudget selecting `app=<app>` (status left to a
+    /// disruption controller: none runs here, so no disruption is allowed).
+    pub async fn create_disruption_budget(&self, name: &str, app: &str) {
+        let budget: PodDisruptionBudget = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": app}}},
+        }))
+        .expect("budget");
+        Api::<PodDisruptionBudget>::namespaced(self.client.clone(), "default")
+            .create(&PostParams::default(), &budget)
+            .await
+            .expect("budget created");
+    }
+
+    /// Waits until the pod is being deleted, then finishes the deletion as
+    /// a kubelet would once its containers stopped (grace period 0).
+    pub async fn finish_termination(&self, pod: &str) {
+        let pods = self.pods();
+        eventually(&format!("pod {pod} terminating"), WAIT, || async {
+            pods.get(pod).await.ok()?.metadata.deletion_timestamp
+        })
+        .await;
+        pods.delete(pod, &DeleteParams::default().grace_period(0))
+            .await
+            .expect("pod deleted");
+    }
+
+    /// `status.nominatedNodeName`, once set.
+    pub async fn nominated_node(&self, pod: &str) -> String {
+        let pods = self.pods();
+        eventually(&format!("pod {pod} nominated"), WAIT, || async {
+            pods.get(pod).await.ok()?.status?.nominated_node_name
+        })
+        .await
+    }
+
+    /// Runs `berth why pod NAME` against this server.
+    pub fn why_pod(&self, pod: &str) -> String {
+        let binary = Path::new(env!("CARGO_BIN_EXE_berth"));
+        let kubeconfig = self.server.kubeconfig();
+        let output = std::process::Command::new(binary)
+            .args(["why", "pod", pod, "-n", "default", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .output()
+            .expect("berth why runs");
+        assert!(
+            output.status.success(),
+            "berth why pod {pod}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
     pub fn pods(&self) -> Api<Pod> {

@@ -206,3 +206,23 @@ fn replication_controllers_default_selector_from_template() {
     assert_eq!(obj["spec"]["replicas"], 1);
     assert!(errors(rc, &obj).is_empty());
 }
+
+#[test]
+fn daemon_set_template_generation_starts_at_one_and_follows_template_changes() {
+    let s = strategy_for("apps", "DaemonSet");
+    let generation = |obj: &Value| {
+        obj["metadata"]["annotations"]["deprecated.daemonset.template.generation"].clone()
+    };
+    let mut created = defaulted("apps", "DaemonSet");
+    s.prepare_for_create(&mut created);
+    assert_eq!(generation(&created), "1");
+    let mut relabelled = created.clone();
+    relabelled["spec"]["minReadySeconds"] = json!(5);
+    relabelled["metadata"]["annotations"]["deprecated.daemonset.template.generation"] = json!("9");
+    s.prepare_for_update(&mut relabelled, &created);
+    assert_eq!(generation(&relabelled), "1", "not the client's to set");
+    let mut updated = relabelled.clone();
+    updated["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:2");
+    s.prepare_for_update(&mut updated, &relabelled);
+    assert_eq!(generation(&updated), "2");
+}

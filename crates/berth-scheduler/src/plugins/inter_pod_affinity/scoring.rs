@@ -1,15 +1,13 @@
 //! InterPodAffinity scoring: preferred terms of the incoming pod against
 //! existing pods, and existing pods' terms against the incoming pod.
 
-use std::collections::BTreeMap;
-
-use super::{InterPodAffinity, TopologyCounts, add_count, count_in};
+use super::{InterPodAffinity, TopologyCounts, add_counts, count_in};
 use crate::framework::{
     CycleState, MAX_NODE_SCORE, NodeScore, PreScorePlugin, ScorePlugin, Status,
 };
 use crate::node_info::NodeInfo;
-use crate::pod_info::{AffinityTerm, PodInfo, WeightedAffinityTerm};
-use crate::snapshot::Snapshot;
+use crate::pod_info::PodInfo;
+use crate::snapshot::{PodQuery, Snapshot, TermKind};
 
 /// Score per topology domain, summed by Score for each node.
 struct PreScoreState {
@@ -17,6 +15,9 @@ struct PreScoreState {
 }
 
 impl PreScorePlugin for InterPodAffinity {
+    /// O(distinct terms + domains): the incoming pod's preferred terms read
+    /// cached per-domain counts; existing pods' terms are deduplicated in
+    /// the snapshot with their per-domain counts (or weight sums).
     fn pre_score(
         &self,
         state: &mut CycleState,
@@ -24,44 +25,41 @@ impl PreScorePlugin for InterPodAffinity {
         snapshot: &Snapshot,
         _: &[usize],
     ) -> Status {
-        let has_constraints =
-            !(pod.preferred_affinity.is_empty() && pod.preferred_anti_affinity.is_empty());
-        let incoming_ns_labels = snapshot.namespace_labels(pod.namespace());
         let mut scores = TopologyCounts::new();
-        for node in snapshot.nodes() {
-            if !has_constraints && node.pods_with_affinity() == 0 {
-                continue;
-            }
-            for existing in node.pods() {
-                if !has_constraints && !existing.has_affinity() {
-                    continue;
-                }
-                let existing_ns_labels = snapshot.namespace_labels(existing.namespace());
-                let mut domain = Domain {
-                    scores: &mut scores,
-                    node,
-                };
-                domain.add_weighted(&pod.preferred_affinity, existing, existing_ns_labels, 1);
-                domain.add_weighted(
-                    &pod.preferred_anti_affinity,
-                    existing,
-                    existing_ns_labels,
-                    -1,
-                );
-                if self.hard_pod_affinity_weight > 0 && !node.labels().is_empty() {
-                    for term in &existing.required_affinity {
-                        domain.add(term, pod, incoming_ns_labels, self.hard_pod_affinity_weight);
-                    }
-                }
-                domain.add_weighted(&existing.preferred_affinity, pod, incoming_ns_labels, 1);
-                domain.add_weighted(
-                    &existing.preferred_anti_affinity,
-                    pod,
-                    incoming_ns_labels,
-                    -1,
-                );
+        for (terms, sign) in [
+            (&pod.preferred_affinity, 1),
+            (&pod.preferred_anti_affinity, -1),
+        ] {
+            for weighted in terms {
+                let term = &weighted.term;
+                let query = PodQuery::AllTerms(vec![term.clone()]);
+                snapshot.with_domain_counts(&query, &term.topology_key, |counts| {
+                    add_counts(
+                        &mut scores,
+                        &term.topology_key,
+                        counts,
+                        weighted.weight * sign,
+                    );
+                });
             }
         }
+        let incoming_ns_labels = snapshot.namespace_labels(pod.namespace());
+        let existing = [
+            (TermKind::RequiredAffinity, self.hard_pod_affinity_weight),
+            (TermKind::PreferredAffinity, 1),
+            (TermKind::PreferredAntiAffinity, -1),
+        ];
+        for (kind, weight) in existing {
+            for (term, counts) in snapshot.existing_terms(kind) {
+                if term.matches(pod, incoming_ns_labels) {
+                    add_counts(&mut scores, &term.topology_key, counts, weight);
+                }
+            }
+        }
+        scores.retain(|_, values| {
+            values.retain(|_, v| *v != 0);
+            !values.is_empty()
+        });
         if scores.is_empty() {
             return Status::skip();
         }
@@ -69,41 +67,6 @@ impl PreScorePlugin for InterPodAffinity {
             topology_score: scores,
         });
         Status::success()
-    }
-}
-
-/// Adds weights to the domains of one node.
-struct Domain<'a> {
-    scores: &'a mut TopologyCounts,
-    node: &'a NodeInfo,
-}
-
-impl Domain<'_> {
-    fn add(
-        &mut self,
-        term: &AffinityTerm,
-        target: &PodInfo,
-        ns_labels: Option<&BTreeMap<String, String>>,
-        weight: i64,
-    ) {
-        if !term.matches(target, ns_labels) {
-            return;
-        }
-        if let Some(value) = self.node.labels().get(&term.topology_key) {
-            add_count(self.scores, &term.topology_key, value, weight);
-        }
-    }
-
-    fn add_weighted(
-        &mut self,
-        terms: &[WeightedAffinityTerm],
-        target: &PodInfo,
-        ns_labels: Option<&BTreeMap<String, String>>,
-        sign: i64,
-    ) {
-        for weighted in terms {
-            self.add(&weighted.term, target, ns_labels, weighted.weight * sign);
-        }
     }
 }
 

@@ -5,9 +5,11 @@ use std::collections::HashMap;
 
 use super::{
     Constraint, DO_NOT_SCHEDULE, ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH,
-    PodTopologySpread, has_all_topology_keys, pod_constraints,
+    PodTopologySpread, has_all_topology_keys, indexed_counts, pod_constraints,
 };
-use crate::framework::{Code, CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status};
+use crate::framework::{
+    Code, CycleState, FilterPlugin, PreFilterExtensions, PreFilterPlugin, PreFilterResult, Status,
+};
 use crate::node_info::NodeInfo;
 use crate::node_selector::RequiredNodeAffinity;
 use crate::pod_info::PodInfo;
@@ -35,37 +37,19 @@ impl PreFilterPlugin for PodTopologySpread {
             Err(e) => return (PreFilterResult::all_nodes(), Status::error(e.to_string())),
         };
         let required = RequiredNodeAffinity::from_pod(pod.pod());
-        let mut matches = vec![HashMap::new(); constraints.len()];
-        for node in snapshot.nodes() {
-            if !has_all_topology_keys(node, &constraints) {
-                continue;
-            }
-            for (c, counts) in constraints.iter().zip(matches.iter_mut()) {
-                if !c.includes_node(pod, &required, node.node()) {
-                    continue;
-                }
-                let value = node
-                    .labels()
-                    .get(&c.topology_key)
-                    .cloned()
-                    .unwrap_or_default();
-                *counts.entry(value).or_default() += c.count_matching(node, pod.namespace());
-            }
-        }
+        let indexed: Vec<_> = constraints
+            .iter()
+            .map(|c| indexed_counts(c, &constraints, pod, &required, snapshot))
+            .collect();
+        let matches = if indexed.iter().all(Option::is_some) {
+            indexed.into_iter().flatten().collect()
+        } else {
+            scan_matches(&constraints, pod, &required, snapshot)
+        };
         let global_min = constraints
             .iter()
             .zip(&matches)
-            .map(|(c, counts)| {
-                if counts.len() < c.min_domains {
-                    0
-                } else {
-                    counts
-                        .values()
-                        .copied()
-                        .min()
-                        .unwrap_or(i64::from(i32::MAX))
-                }
-            })
+            .map(|(c, counts)| global_min(c, counts))
             .collect();
         let self_match = constraints
             .iter()
@@ -78,6 +62,82 @@ impl PreFilterPlugin for PodTopologySpread {
             self_match,
         });
         (PreFilterResult::all_nodes(), Status::success())
+    }
+}
+
+/// Matching pods per domain by a scan of every node (node inclusion
+/// policies or topology keys missing on some nodes).
+fn scan_matches(
+    constraints: &[Constraint],
+    pod: &PodInfo,
+    required: &RequiredNodeAffinity,
+    snapshot: &Snapshot,
+) -> Vec<HashMap<String, i64>> {
+    let mut matches = vec![HashMap::new(); constraints.len()];
+    for node in snapshot.nodes() {
+        if !has_all_topology_keys(node, constraints) {
+            continue;
+        }
+        for (c, counts) in constraints.iter().zip(matches.iter_mut()) {
+            if !c.includes_node(pod, required, node.node()) {
+                continue;
+            }
+            let value = node
+                .labels()
+                .get(&c.topology_key)
+                .cloned()
+                .unwrap_or_default();
+            *counts.entry(value).or_default() += c.count_matching(node, pod.namespace());
+        }
+    }
+    matches
+}
+
+impl PreFilterExtensions for PodTopologySpread {
+    fn update_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &PodInfo,
+        node: &NodeInfo,
+        _: &Snapshot,
+        delta: i64,
+    ) -> Status {
+        let Some(s) = state.read_mut::<PreFilterState>() else {
+            return Status::success();
+        };
+        if !has_all_topology_keys(node, &s.constraints)
+            || other.is_terminating()
+            || other.namespace() != pod.namespace()
+        {
+            return Status::success();
+        }
+        let required = RequiredNodeAffinity::from_pod(pod.pod());
+        for (i, c) in s.constraints.iter().enumerate() {
+            if !c.includes_node(pod, &required, node.node()) || !c.selector.matches(other.labels())
+            {
+                continue;
+            }
+            let Some(value) = node.labels().get(&c.topology_key) else {
+                continue;
+            };
+            *s.matches[i].entry(value.clone()).or_default() += delta;
+            s.global_min[i] = global_min(c, &s.matches[i]);
+        }
+        Status::success()
+    }
+}
+
+/// The minimum matching pods over domains; 0 while fewer than minDomains exist.
+fn global_min(c: &Constraint, counts: &HashMap<String, i64>) -> i64 {
+    if counts.len() < c.min_domains {
+        0
+    } else {
+        counts
+            .values()
+            .copied()
+            .min()
+            .unwrap_or(i64::from(i32::MAX))
     }
 }
 

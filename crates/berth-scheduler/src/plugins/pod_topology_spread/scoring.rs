@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{
     Constraint, LABEL_HOSTNAME, PodTopologySpread, SCHEDULE_ANYWAY, default_constraints,
-    has_all_topology_keys, has_own_constraints, pod_constraints,
+    has_all_topology_keys, has_own_constraints, indexed_counts, pod_constraints,
 };
 use crate::framework::{
     CycleState, MAX_NODE_SCORE, NodeScore, PreScorePlugin, ScorePlugin, Status,
@@ -96,11 +96,29 @@ fn init_domains(s: &mut PreScoreState, snapshot: &Snapshot, feasible: &[usize]) 
 
 fn count_pods(s: &mut PreScoreState, pod: &PodInfo, snapshot: &Snapshot) {
     let required = RequiredNodeAffinity::from_pod(pod.pod());
+    let mut scan = Vec::new();
+    for (i, c) in s.constraints.iter().enumerate() {
+        if c.topology_key == LABEL_HOSTNAME {
+            continue;
+        }
+        match indexed_counts(c, &s.constraints, pod, &required, snapshot) {
+            Some(indexed) => {
+                for (value, count) in s.counts[i].iter_mut() {
+                    *count += indexed.get(value).copied().unwrap_or(0);
+                }
+            }
+            None => scan.push(i),
+        }
+    }
+    if scan.is_empty() {
+        return;
+    }
     for node in snapshot.nodes() {
         if !has_all_topology_keys(node, &s.constraints) {
             continue;
         }
-        for (c, counts) in s.constraints.iter().zip(s.counts.iter_mut()) {
+        for &i in &scan {
+            let c = &s.constraints[i];
             if !c.includes_node(pod, &required, node.node()) {
                 continue;
             }
@@ -109,7 +127,7 @@ fn count_pods(s: &mut PreScoreState, pod: &PodInfo, snapshot: &Snapshot) {
                 .get(&c.topology_key)
                 .map(String::as_str)
                 .unwrap_or_default();
-            if let Some(count) = counts.get_mut(value) {
+            if let Some(count) = s.counts[i].get_mut(value) {
                 *count += c.count_matching(node, pod.namespace());
             }
         }
