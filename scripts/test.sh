@@ -29,6 +29,12 @@ fi
 HELM=$(./scripts/test-tools.sh)
 export HELM
 
+# A CI checkout is built once: incremental caches would only cost disk
+# (tens of GB across the test binaries).
+if [ "${CI:-}" = "true" ]; then
+  export CARGO_INCREMENTAL=0
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --no-fail-fast 2>&1 | tee /tmp/berth-test.log

@@ -31,6 +31,7 @@ pub mod namespace;
 pub mod nodeipam;
 pub mod nodelifecycle;
 mod options;
+pub mod pod_deletion;
 pub mod pod_state;
 pub mod replicaset;
 pub mod rootcacert;

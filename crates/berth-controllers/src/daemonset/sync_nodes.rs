@@ -10,7 +10,7 @@ use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use kube::api::{Api, PostParams};
 
 use super::eligibility::{add_daemon_tolerations, pin_to_node};
 use super::manage::Plan;
@@ -18,7 +18,6 @@ use super::revisions::{CONTROLLER_REVISION_HASH, TEMPLATE_GENERATION, template_g
 use super::{Context, key};
 use crate::Error;
 use crate::controller_ref::new_controller_ref;
-use crate::error::is_not_found;
 use crate::events::EventType;
 
 /// Upstream's DaemonSet BurstReplicas.
@@ -158,43 +157,8 @@ async fn delete_pods(
     pods: &[Arc<Pod>],
 ) -> Result<(), Error> {
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ds.namespace().unwrap_or_default());
-    let results = join_all(pods.iter().map(|pod| {
-        let api = api.clone();
-        async move {
-            let dp = DeleteParams {
-                preconditions: Some(Preconditions {
-                    uid: pod.uid(),
-                    resource_version: None,
-                }),
-                ..Default::default()
-            };
-            (pod, api.delete(&pod.name_any(), &dp).await)
-        }
-    }))
-    .await;
-    let mut first_error = None;
-    for (pod, result) in results {
-        match result {
-            Ok(_) => ctx.recorder.record(
-                ds,
-                EventType::Normal,
-                "SuccessfulDelete",
-                format!("Deleted pod: {}", pod.name_any()),
-            ),
-            Err(e) => {
-                ctx.expectations
-                    .deletion_observed(ds_key, &pod.uid().unwrap_or_default());
-                if !is_not_found(&e) {
-                    ctx.recorder.record(
-                        ds,
-                        EventType::Warning,
-                        "FailedDelete",
-                        format!("Error deleting: {e}"),
-                    );
-                    first_error.get_or_insert(Error::api("deleting a pod of", ds.name_any(), e));
-                }
-            }
-        }
-    }
-    first_error.map_or(Ok(()), Err)
+    crate::pod_deletion::delete_pods(&api, &ctx.recorder, ds, pods, |uid| {
+        ctx.expectations.deletion_observed(ds_key, uid)
+    })
+    .await
 }

@@ -8,12 +8,11 @@ use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use kube::api::{Api, PostParams};
 
 use super::{BURST_REPLICAS, Context, rank};
 use crate::Error;
 use crate::controller_ref::new_controller_ref;
-use crate::error::is_not_found;
 use crate::events::EventType;
 
 /// Upstream's SlowStartInitialBatchSize.
@@ -146,43 +145,8 @@ async fn delete_pods(
     ctx.expectations
         .expect_deletions(key, victims.iter().map(|p| p.uid().unwrap_or_default()));
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &rs.namespace().unwrap_or_default());
-    let results = join_all(victims.iter().map(|pod| {
-        let api = api.clone();
-        async move {
-            let dp = DeleteParams {
-                preconditions: Some(Preconditions {
-                    uid: pod.uid(),
-                    resource_version: None,
-                }),
-                ..Default::default()
-            };
-            (pod, api.delete(&pod.name_any(), &dp).await)
-        }
-    }))
-    .await;
-    let mut first_error = None;
-    for (pod, result) in results {
-        match result {
-            Ok(_) => ctx.recorder.record(
-                rs,
-                EventType::Normal,
-                "SuccessfulDelete",
-                format!("Deleted pod: {}", pod.name_any()),
-            ),
-            Err(e) => {
-                ctx.expectations
-                    .deletion_observed(key, &pod.uid().unwrap_or_default());
-                if !is_not_found(&e) {
-                    ctx.recorder.record(
-                        rs,
-                        EventType::Warning,
-                        "FailedDelete",
-                        format!("Error deleting: {e}"),
-                    );
-                    first_error.get_or_insert(Error::api("deleting a pod of", rs.name_any(), e));
-                }
-            }
-        }
-    }
-    first_error.map_or(Ok(()), Err)
+    crate::pod_deletion::delete_pods(&api, &ctx.recorder, rs, &victims, |uid| {
+        ctx.expectations.deletion_observed(key, uid)
+    })
+    .await
 }
