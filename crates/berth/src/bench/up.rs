@@ -7,7 +7,7 @@
 //! to 100 replicas → all Running.
 //!
 //! Everything runs inside a network namespace the benchmark creates (the
-//! bench re-executes itself there with `ip netns exec`), so the cluster's
+//! bench re-executes itself there with `nsenter --net`), so the cluster's
 //! bridge, routes and nftables rules never touch the machine's own
 //! network; the namespace and data dir are removed at the end.
 
@@ -44,7 +44,23 @@ impl NetNs {
         let name = format!("berth-bench-up-{}", std::process::id());
         run("ip", &["netns", "add", &name])?;
         let ns = Self(name);
-        run("ip", &["-n", &ns.0, "link", "set", "lo", "up"])?;
+        let n = ns.0.as_str();
+        run("ip", &["-n", n, "link", "set", "lo", "up"])?;
+        // A node address and a default route, as a machine has (a veth
+        // pair with both ends inside: nothing leaves the namespace).
+        run(
+            "ip",
+            &[
+                "-n", n, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
+            ],
+        )?;
+        run("ip", &["-n", n, "link", "set", "eth1", "up"])?;
+        run(
+            "ip",
+            &["-n", n, "addr", "add", "192.168.123.1/24", "dev", "eth0"],
+        )?;
+        run("ip", &["-n", n, "link", "set", "eth0", "up"])?;
+        run("ip", &["-n", n, "route", "add", "default", "dev", "eth0"])?;
         Ok(ns)
     }
 }
@@ -77,8 +93,10 @@ pub async fn run_bench(args: UpBenchArgs) -> Result<()> {
     }
     let ns = NetNs::create()?;
     let exe = std::env::current_exe().context("finding the berth binary")?;
-    let status = Command::new("ip")
-        .args(["netns", "exec", &ns.0])
+    // nsenter, not `ip netns exec`: that remounts /sys, hiding the cgroup
+    // mounts runc needs.
+    let status = Command::new("nsenter")
+        .arg(format!("--net=/var/run/netns/{}", ns.0))
         .arg(&exe)
         .args(["bench", "up", "--inside"])
         .args(["--replicas", &args.replicas.to_string()])
