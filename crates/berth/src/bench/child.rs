@@ -63,14 +63,74 @@ impl ServerChild {
 
     /// Resident set size in MiB.
     pub fn rss_mib(&self) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map(|kb| kb / 1024.0)
+        rss_mib(self.pid())
+    }
+}
+
+/// A field of /proc/PID/status in KiB (`VmRSS:`, `VmHWM:`), 0 if unknown.
+fn status_kib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+}
+
+/// Resident set size of a process, in MiB.
+pub fn rss_mib(pid: u32) -> f64 {
+    status_kib(pid, "VmRSS:") / 1024.0
+}
+
+/// Peak resident set size of a process, in MiB.
+pub fn peak_rss_mib(pid: u32) -> f64 {
+    status_kib(pid, "VmHWM:") / 1024.0
+}
+
+/// User + system CPU seconds a process has used, from /proc/PID/stat.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// `berth controller-manager` (this very binary) without leader election,
+/// with `extra` flags; killed on drop.
+pub struct ManagerChild(Child);
+
+impl ManagerChild {
+    pub fn start(kubeconfig: &std::path::Path, extra: &[&str]) -> Result<Self> {
+        let exe = std::env::current_exe().context("finding the berth binary")?;
+        let child = Command::new(exe)
+            .args(["controller-manager", "--leader-elect=false"])
+            .args(extra)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting berth controller-manager")?;
+        Ok(Self(child))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for ManagerChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

@@ -10,14 +10,14 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use super::child::{ServerChild, client};
+use super::child::{ManagerChild, ServerChild, client, peak_rss_mib, rss_mib};
 
 // The fake kubelet is test code kept in berth-testkit, which the binary
 // does not depend on; the same source is compiled in here.
@@ -49,48 +49,6 @@ fn deployment(name: &str, replicas: i32) -> Result<Deployment> {
             "template": {"metadata": {"labels": {"app": name}},
                 "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}}
     }))?)
-}
-
-/// `berth controller-manager` (this very binary) without leader election;
-/// killed on drop.
-struct ManagerChild(std::process::Child);
-
-impl ManagerChild {
-    fn start(kubeconfig: &std::path::Path) -> Result<Self> {
-        let exe = std::env::current_exe().context("finding the berth binary")?;
-        let child = std::process::Command::new(exe)
-            .args(["controller-manager", "--leader-elect=false", "--kubeconfig"])
-            .arg(kubeconfig)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .context("starting berth controller-manager")?;
-        Ok(Self(child))
-    }
-
-    fn status_kib(&self, field: &str) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .unwrap_or(0.0)
-    }
-
-    fn rss_mib(&self) -> f64 {
-        self.status_kib("VmRSS:") / 1024.0
-    }
-
-    fn peak_rss_mib(&self) -> f64 {
-        self.status_kib("VmHWM:") / 1024.0
-    }
-}
-
-impl Drop for ManagerChild {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Polls `check` every 50 ms until it is true; returns the time taken.
@@ -140,7 +98,7 @@ pub async fn run(args: ControllersBenchArgs) -> Result<()> {
     let mut kubelet_config = fake_kubelet::FakeKubeletConfig::nodes(args.nodes);
     kubelet_config.concurrency = 128;
     let _kubelet = fake_kubelet::FakeKubelet::start(client.clone(), kubelet_config).await?;
-    let manager = ManagerChild::start(&server.kubeconfig)?;
+    let manager = ManagerChild::start(&server.kubeconfig, &[])?;
     let ns = Namespace {
         metadata: ObjectMeta {
             name: Some("bench".into()),
@@ -168,7 +126,7 @@ pub async fn run(args: ControllersBenchArgs) -> Result<()> {
         complete(&deployments, "scale", 0)
     })
     .await?;
-    let rss_before = manager.rss_mib();
+    let rss_before = rss_mib(manager.pid());
     let scale = Patch::Merge(json!({"spec": {"replicas": args.replicas}}));
     deployments
         .patch("scale", &PatchParams::default(), &scale)
@@ -184,7 +142,7 @@ pub async fn run(args: ControllersBenchArgs) -> Result<()> {
     })
     .await?;
     let available = started.elapsed();
-    let rss_at_scale = manager.rss_mib();
+    let rss_at_scale = rss_mib(manager.pid());
     println!(
         "scale 0 -> {}: all pods created in {:.2} s ({:.0} pods/s), all available in {:.2} s",
         args.replicas,
@@ -233,7 +191,7 @@ pub async fn run(args: ControllersBenchArgs) -> Result<()> {
     );
     println!(
         "controller-manager peak RSS: {:.1} MiB",
-        manager.peak_rss_mib()
+        peak_rss_mib(manager.pid())
     );
     Ok(())
 }

@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use super::child::{ServerChild, client};
+use super::child::{ManagerChild, ServerChild, client, peak_rss_mib};
 
 // The fake kubelet is test code kept in berth-testkit, which the binary
 // does not depend on; the same source is compiled in here.
@@ -55,46 +55,6 @@ fn daemon_set(args: &DaemonSetsBenchArgs) -> Result<DaemonSet> {
             "template": {"metadata": {"labels": {"app": "agent"}},
                 "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}}
     }))?)
-}
-
-/// `berth controller-manager` (this very binary) without leader election
-/// or podCIDR allocation (1,000 nodes do not fit the default /16); killed
-/// on drop.
-struct ManagerChild(std::process::Child);
-
-impl ManagerChild {
-    fn start(kubeconfig: &std::path::Path) -> Result<Self> {
-        let exe = std::env::current_exe().context("finding the berth binary")?;
-        let child = std::process::Command::new(exe)
-            .args([
-                "controller-manager",
-                "--leader-elect=false",
-                "--allocate-node-cidrs=false",
-                "--kubeconfig",
-            ])
-            .arg(kubeconfig)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .context("starting berth controller-manager")?;
-        Ok(Self(child))
-    }
-
-    fn peak_rss_mib(&self) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    }
-}
-
-impl Drop for ManagerChild {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Polls the DaemonSet every 50 ms until `check` holds for its status at
@@ -201,14 +161,14 @@ pub async fn run(args: DaemonSetsBenchArgs) -> Result<()> {
         args.nodes,
         registering.elapsed().as_secs_f64()
     );
-    let manager = ManagerChild::start(&server.kubeconfig)?;
+    let manager = ManagerChild::start(&server.kubeconfig, &["--allocate-node-cidrs=false"])?;
     create_namespace(&client).await?;
     let api: Api<DaemonSet> = Api::namespaced(client.clone(), "bench");
     rollout(&api, &args, n).await?;
     rolling_update(&api, &args, n).await?;
     println!(
         "controller-manager peak RSS: {:.1} MiB; API server RSS {:.1} MiB",
-        manager.peak_rss_mib(),
+        peak_rss_mib(manager.pid()),
         server.rss_mib()
     );
     Ok(())

@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
@@ -19,7 +19,7 @@ use kube::api::{Api, ObjectMeta, PostParams};
 use kube::runtime::watcher;
 use serde_json::json;
 
-use super::child::{ServerChild, client};
+use super::child::{ManagerChild, ServerChild, client, cpu_seconds};
 
 // Test code kept in berth-testkit, compiled in here (see controllers.rs).
 #[allow(dead_code, clippy::all)]
@@ -51,50 +51,6 @@ fn job(args: &JobsBenchArgs) -> Result<Job> {
                 "spec": {"restartPolicy": "Never",
                     "containers": [{"name": "c", "image": "busybox:1.36"}]}}}
     }))?)
-}
-
-/// `berth controller-manager` without leader election; killed on drop.
-struct ManagerChild(std::process::Child);
-
-impl ManagerChild {
-    fn start(kubeconfig: &std::path::Path) -> Result<Self> {
-        let exe = std::env::current_exe().context("finding the berth binary")?;
-        let child = std::process::Command::new(exe)
-            .args(["controller-manager", "--leader-elect=false", "--kubeconfig"])
-            .arg(kubeconfig)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .context("starting berth controller-manager")?;
-        Ok(Self(child))
-    }
-
-    /// User + system CPU seconds so far, from /proc.
-    fn cpu_seconds(&self) -> f64 {
-        cpu_seconds(self.0.id())
-    }
-}
-
-impl Drop for ManagerChild {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Records when the first pod of the Job appears in a watch.
@@ -159,7 +115,7 @@ pub async fn run(args: JobsBenchArgs) -> Result<()> {
     let mut kubelet_config = fake_kubelet::FakeKubeletConfig::nodes(args.nodes);
     kubelet_config.concurrency = 128;
     let _kubelet = fake_kubelet::FakeKubelet::start(client.clone(), kubelet_config).await?;
-    let manager = ManagerChild::start(&server.kubeconfig)?;
+    let manager = ManagerChild::start(&server.kubeconfig, &[])?;
     let ns = Namespace {
         metadata: ObjectMeta {
             name: Some("bench".into()),
@@ -178,7 +134,7 @@ pub async fn run(args: JobsBenchArgs) -> Result<()> {
     let jobs: Api<Job> = Api::namespaced(client.clone(), "bench");
     jobs.create(&PostParams::default(), &job(&args)?).await?;
     let created = Instant::now();
-    let cpu_before = manager.cpu_seconds();
+    let cpu_before = cpu_seconds(manager.pid());
     let deadline = created + Duration::from_secs(args.timeout);
     let mut halfway = None;
     loop {
@@ -222,7 +178,7 @@ pub async fn run(args: JobsBenchArgs) -> Result<()> {
     }
     println!(
         "  CPU seconds during the run: controller-manager {:.1}, API server {:.1} (total)",
-        manager.cpu_seconds() - cpu_before,
+        cpu_seconds(manager.pid()) - cpu_before,
         cpu_seconds(server.pid())
     );
     Ok(())

@@ -132,7 +132,7 @@ async fn run_scenario(
     phases.end_to_end = last.map_or(measured_from.elapsed(), |t| {
         t.saturating_duration_since(measured_from)
     });
-    let bench_rss = rss_mib(std::process::id());
+    let bench_rss = super::child::rss_mib(std::process::id());
     let server_rss = server.rss_mib();
     if let Some((stop, task)) = scheduler {
         let _ = stop.send(());
@@ -332,13 +332,4 @@ async fn create_pods(clients: &[Client], pods: usize, shape: PodShape, apps: usi
         Ok(())
     })
     .await
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }

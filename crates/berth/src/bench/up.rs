@@ -21,7 +21,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use super::child::client;
+use super::child::{client, cpu_seconds, rss_mib};
 
 #[derive(Args, Debug)]
 pub struct UpBenchArgs {
@@ -266,46 +266,26 @@ async fn first_pod(c: &kube::Client, started: Instant) -> Result<()> {
     Ok(())
 }
 
-/// Resident set size (MiB) and CPU ticks (utime + stime) of a process.
-fn usage(pid: u32) -> (f64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0);
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (rss, ticks(11) + ticks(12))
-}
-
 async fn idle(up_pid: u32, data: &Path, seconds: u64) -> Result<()> {
     let pid_file = berth_agent::containerd::ContainerdPaths::new(&data.join("agent")).pid_file();
     let containerd_pid: Option<u32> = std::fs::read_to_string(pid_file)
         .ok()
         .and_then(|s| s.trim().parse().ok());
-    let (_, before) = usage(up_pid);
-    let cd_before = containerd_pid.map(|p| usage(p).1).unwrap_or(0);
-    tokio::time::sleep(Duration::from_secs(seconds.max(1))).await;
-    let (rss, after) = usage(up_pid);
-    let hz = 100.0;
-    let cpu = (after - before) as f64 / hz / seconds.max(1) as f64 * 100.0;
+    let secs = seconds.max(1) as f64;
+    let before = cpu_seconds(up_pid);
+    let cd_before = containerd_pid.map_or(0.0, cpu_seconds);
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    let cpu = (cpu_seconds(up_pid) - before) / secs * 100.0;
     println!(
-        "  idle (1 pod): berth up RSS {rss:.1} MiB (target ≤ 60), CPU {cpu:.2} % of a core (target ≤ 3 %)"
+        "  idle (1 pod): berth up RSS {:.1} MiB (target ≤ 60), CPU {cpu:.2} % of a core (target ≤ 3 %)",
+        rss_mib(up_pid)
     );
     if let Some(p) = containerd_pid {
-        let (cd_rss, cd_after) = usage(p);
-        let cd_cpu = (cd_after - cd_before) as f64 / hz / seconds.max(1) as f64 * 100.0;
-        println!("  containerd: RSS {cd_rss:.1} MiB, CPU {cd_cpu:.2} % of a core");
+        let cd_cpu = (cpu_seconds(p) - cd_before) / secs * 100.0;
+        println!(
+            "  containerd: RSS {:.1} MiB, CPU {cd_cpu:.2} % of a core",
+            rss_mib(p)
+        );
     }
     Ok(())
 }
