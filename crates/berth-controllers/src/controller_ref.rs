@@ -72,3 +72,25 @@ where
         Err(e) => Err(Error::api("releasing", name, e)),
     }
 }
+
+/// Upstream's canAdopt: a fresh read (not the informer's copy) shows the
+/// same namespaced `owner`, not being deleted, so it may adopt orphans.
+pub async fn can_adopt<K>(client: &kube::Client, owner: &K) -> Result<bool, Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + k8s_openapi::serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let meta = owner.meta();
+    let name = meta.name.clone().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(
+        client.clone(),
+        meta.namespace.as_deref().unwrap_or_default(),
+    );
+    let fresh = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| Error::api("reading", name, e))?;
+    Ok(fresh.is_some_and(|f| f.meta().uid == meta.uid && f.meta().deletion_timestamp.is_none()))
+}

@@ -224,7 +224,9 @@ async fn claim_pods(
             None if matches && !deleting => {
                 let live = match can_adopt {
                     Some(live) => live,
-                    None => *can_adopt.insert(still_live(ctx, rs).await?),
+                    None => {
+                        *can_adopt.insert(crate::controller_ref::can_adopt(&ctx.client, rs).await?)
+                    }
                 };
                 if !live {
                     continue;
@@ -236,17 +238,6 @@ async fn claim_pods(
         }
     }
     Ok(claimed)
-}
-
-/// Upstream's canAdopt: a fresh read shows the same ReplicaSet, not deleting.
-async fn still_live(ctx: &Context, rs: &ReplicaSet) -> Result<bool, Error> {
-    let api: Api<ReplicaSet> =
-        Api::namespaced(ctx.client.clone(), &rs.namespace().unwrap_or_default());
-    let fresh = api
-        .get_opt(&rs.name_any())
-        .await
-        .map_err(|e| Error::api("reading", rs.name_any(), e))?;
-    Ok(fresh.is_some_and(|f| f.uid() == rs.uid() && f.metadata.deletion_timestamp.is_none()))
 }
 
 /// How long until the ReplicaSet should be looked at again anyway.

@@ -233,7 +233,7 @@ async fn adopt_orphan_revisions(
     let orphans = |r: &ControllerRevision| {
         controller_of(&r.metadata).is_none() && !selector.is_empty() && selector.matches(r.labels())
     };
-    if !all.iter().any(orphans) || !still_live(ctx, set).await? {
+    if !all.iter().any(orphans) || !crate::controller_ref::can_adopt(&ctx.client, set).await? {
         return Ok(());
     }
     let api: Api<ControllerRevision> =
@@ -278,7 +278,9 @@ async fn claim_pods(
             None if matches && !deleting => {
                 let live = match can_adopt {
                     Some(live) => live,
-                    None => *can_adopt.insert(still_live(ctx, set).await?),
+                    None => {
+                        *can_adopt.insert(crate::controller_ref::can_adopt(&ctx.client, set).await?)
+                    }
                 };
                 if live {
                     controller_ref::adopt(&api, &pod.name_any(), &pod_uid, set).await?;
@@ -289,15 +291,4 @@ async fn claim_pods(
         }
     }
     Ok(claimed)
-}
-
-/// Upstream's canAdopt: a fresh read shows the same set, not deleting.
-async fn still_live(ctx: &Context, set: &StatefulSet) -> Result<bool, Error> {
-    let api: Api<StatefulSet> =
-        Api::namespaced(ctx.client.clone(), &set.namespace().unwrap_or_default());
-    let fresh = api
-        .get_opt(&set.name_any())
-        .await
-        .map_err(|e| Error::api("reading", set.name_any(), e))?;
-    Ok(fresh.is_some_and(|f| f.uid() == set.uid() && f.metadata.deletion_timestamp.is_none()))
 }

@@ -136,7 +136,9 @@ pub async fn claim(
             None if matches && !deleting && pod.metadata.deletion_timestamp.is_none() => {
                 let live = match can_adopt {
                     Some(live) => live,
-                    None => *can_adopt.insert(still_live(ctx, ds).await?),
+                    None => {
+                        *can_adopt.insert(crate::controller_ref::can_adopt(&ctx.client, ds).await?)
+                    }
                 };
                 if live {
                     controller_ref::adopt(&api, &pod.name_any(), &pod_uid, ds).await?;
@@ -151,17 +153,6 @@ pub async fn claim(
 
 fn resolve(store: &Store<Pod>, refs: Vec<ObjectRef<Pod>>) -> impl Iterator<Item = Arc<Pod>> + '_ {
     refs.into_iter().filter_map(|r| store.get(&r))
-}
-
-/// Upstream's RecheckDeletionTimestamp: the same DaemonSet, not deleting.
-async fn still_live(ctx: &Context, ds: &DaemonSet) -> Result<bool, Error> {
-    let api: Api<DaemonSet> =
-        Api::namespaced(ctx.client.clone(), &ds.namespace().unwrap_or_default());
-    let fresh = api
-        .get_opt(&ds.name_any())
-        .await
-        .map_err(|e| Error::api("reading", ds.name_any(), e))?;
-    Ok(fresh.is_some_and(|f| f.uid() == ds.uid() && f.metadata.deletion_timestamp.is_none()))
 }
 
 /// Groups pods by target node; pods with none are left out (as upstream).

@@ -36,7 +36,7 @@ pub async fn claim_pods(ctx: &Context, job: &Job) -> Result<Vec<Arc<Pod>>, Error
             _ => {}
         }
     }
-    if orphans.is_empty() || !still_live(ctx, job).await? {
+    if orphans.is_empty() || !crate::controller_ref::can_adopt(&ctx.client, job).await? {
         return Ok(claimed);
     }
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
@@ -45,14 +45,4 @@ pub async fn claim_pods(ctx: &Context, job: &Job) -> Result<Vec<Arc<Pod>>, Error
         claimed.push(pod);
     }
     Ok(claimed)
-}
-
-/// Upstream's canAdopt: a fresh read shows the same Job, not deleting.
-async fn still_live(ctx: &Context, job: &Job) -> Result<bool, Error> {
-    let api: Api<Job> = Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
-    let fresh = api
-        .get_opt(&job.name_any())
-        .await
-        .map_err(|e| Error::api("reading", job.name_any(), e))?;
-    Ok(fresh.is_some_and(|f| f.uid() == job.uid() && f.metadata.deletion_timestamp.is_none()))
 }
